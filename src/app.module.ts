@@ -1,0 +1,32 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { DestinationStream } from 'pino';
+import { AuthModule } from './auth/auth.module.js';
+import { ConfigModule, type BootOptions } from './config/config.module.js';
+import type { ConfigStore } from './config/config-store.js';
+import { DemoModule } from './demo/demo.module.js';
+import { HealthModule } from './health/health.module.js';
+import { LoggingModule } from './observability/logging.module.js';
+import { ProxyModule } from './proxy/proxy.module.js';
+
+export interface AppModuleOptions {
+  store: ConfigStore;
+  boot: BootOptions;
+  logDestination?: DestinationStream;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(options.store, options.boot),
+        LoggingModule.forRoot(options.store.current.logging.level, options.logDestination),
+        HealthModule,
+        AuthModule,
+        ProxyModule,
+        DemoModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import type { GatewayConfig, User } from '../config/gateway-config.js';
+import { GatewayConfigService } from '../config/gateway-config.service.js';
+import { requestFacts } from '../observability/request-facts.js';
+import { resolveCaller } from './key-resolver.js';
+
+/** What the guard leaves on the request: the caller and the config snapshot it was resolved on. */
+export interface AuthenticatedRequest extends FastifyRequest {
+  caller: User;
+  config: GatewayConfig;
+}
+
+/** Resolves the caller's piapi key to a user on the current config snapshot, or answers 401. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(private readonly config: GatewayConfigService) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const config = this.config.current;
+    const user = resolveCaller(config, req.headers);
+    req.caller = user;
+    req.config = config;
+    const facts = requestFacts(req.raw);
+    facts.user = user.name;
+    facts.provider = user.provider.name;
+    return true;
+  }
+}

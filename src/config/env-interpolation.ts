@@ -1,0 +1,48 @@
+/** `${VAR}` and `${VAR:-default}` in string values; `$${` escapes a literal `${`. */
+const PATTERN = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+export interface InterpolationIssue {
+  path: string;
+  message: string;
+}
+
+export function interpolateString(
+  value: string,
+  env: NodeJS.ProcessEnv,
+  onMissing: (name: string) => void,
+): string {
+  if (!value.includes('${')) return value;
+  return value.replace(PATTERN, (match, name: string | undefined, fallback: string | undefined) => {
+    if (match === '$${') return '${';
+    const name_ = name as string;
+    const set = env[name_];
+    if (set !== undefined && set !== '') return set;
+    if (fallback !== undefined) return fallback;
+    if (set === '') return '';
+    onMissing(name_);
+    return '';
+  });
+}
+
+/** Returns a deep copy of `tree` with every string value interpolated, and the unset variables by path. */
+export function interpolateTree(
+  tree: unknown,
+  env: NodeJS.ProcessEnv,
+): { value: unknown; issues: InterpolationIssue[] } {
+  const issues: InterpolationIssue[] = [];
+  const walk = (node: unknown, path: string): unknown => {
+    if (typeof node === 'string') {
+      return interpolateString(node, env, (name) =>
+        issues.push({ path, message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` }),
+      );
+    }
+    if (Array.isArray(node)) return node.map((item, i) => walk(item, `${path}[${i}]`));
+    if (node !== null && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [key, child] of Object.entries(node)) out[key] = walk(child, path ? `${path}.${key}` : key);
+      return out;
+    }
+    return node;
+  };
+  return { value: walk(tree, ''), issues };
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+
+/** The validated, frozen config snapshot every request reads. Built by config-loader.ts. */
+
+export const DEFAULT_HTTP: HttpSettings = Object.freeze({
+  maxBodyBytes: 64 * 1024 * 1024,
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 10 * 60_000,
+  idleTimeoutMs: 5 * 60_000,
+});
+
+export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000;
+
+export interface HttpSettings {
+  /** Largest request body accepted; larger ones get 413 and nothing reaches the upstream. */
+  maxBodyBytes: number;
+  connectTimeoutMs: number;
+  /** Time from sending the request to the upstream's response headers. */
+  headersTimeoutMs: number;
+  /** Longest silence allowed in a response body before the stream is cut. */
+  idleTimeoutMs: number;
+}
+
+export type ProviderKey =
+  | { kind: 'static'; name: string; value: string }
+  | { kind: 'oauth'; name: string; oauth: string; credentialsFile: string };
+
+export interface ServiceAuth {
+  mode: 'header' | 'query';
+  name: string;
+  prefix: string;
+}
+
+export interface Service {
+  type: string;
+  /** Absolute base URL, no trailing slash. */
+  baseUrl: string;
+  origin: string;
+  /** Path part of the base URL, no trailing slash ("" for the root). */
+  basePath: string;
+  auth: ServiceAuth;
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface LlmSettings {
+  provider: string;
+  api?: string;
+  baseUrl?: string;
+  defaultModel?: string;
+  headers: Readonly<Record<string, string>>;
+}
+
+export interface Provider {
+  name: string;
+  apiKeys: ReadonlyMap<string, ProviderKey>;
+  services: ReadonlyMap<string, Service>;
+  llm?: LlmSettings;
+}
+
+export interface User {
+  name: string;
+  /** sha256 of the user's piapi key. */
+  keyDigest: Buffer;
+  provider: Provider;
+  key: ProviderKey;
+}
+
+export interface LoggingSettings {
+  level: string;
+  conversation: boolean;
+  conversationFile?: string;
+  maxQueueSize: number;
+}
+
+export interface GatewayConfig {
+  /** Short content hash, to tell which config a replica runs. */
+  hash: string;
+  listen?: string;
+  http: HttpSettings;
+  logging: LoggingSettings;
+  demo: boolean;
+  shutdownGraceMs: number;
+  providers: ReadonlyMap<string, Provider>;
+  users: readonly User[];
+  /** sha256(user key) hex → user: O(1) lookup whatever the number of users. */
+  usersByKeyDigest: ReadonlyMap<string, User>;
+  /** Raw model map, interpreted by messages/models. */
+  models: Readonly<Record<string, unknown>>;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    if (value instanceof Map) for (const v of value.values() as Iterable<unknown>) deepFreeze(v);
+    else for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,54 @@
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode } from './error-codes.js';
+import { errorFormatForPath, renderError, toGatewayError } from './error-body.js';
+import { GatewayError } from './gateway-error.js';
+
+const HTTP_STATUS_CODES: Record<number, ErrorCode> = {
+  400: ErrorCode.BadRequest,
+  401: ErrorCode.Unauthenticated,
+  403: ErrorCode.Forbidden,
+  404: ErrorCode.NotFound,
+  413: ErrorCode.PayloadTooLarge,
+  415: ErrorCode.UnsupportedMediaType,
+  429: ErrorCode.RateLimited,
+  503: ErrorCode.Unavailable,
+};
+
+/** Nest's own exceptions (unknown route, ...) become gateway errors with a safe message. */
+export function fromUnknown(err: unknown): GatewayError {
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const code = HTTP_STATUS_CODES[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest);
+    const message = status === 404 ? 'Not found' : err.message;
+    return new GatewayError(code, message, status);
+  }
+  return toGatewayError(err);
+}
+
+/** The one place errors become responses, in the wire format the client speaks, with the request id. */
+@Catch()
+export class GatewayExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
+    const error = fromUnknown(exception);
+    if (!(exception instanceof GatewayError) && !(exception instanceof HttpException)) {
+      this.logger.error({ request_id: req.id, err: describe(exception) }, 'unhandled error');
+    }
+    if (reply.sent || reply.raw.headersSent) {
+      // The status line is gone; cutting the connection is the only honest signal left.
+      reply.raw.destroy();
+      return;
+    }
+    const { status, body } = renderError(error, errorFormatForPath(req.url), String(req.id));
+    void reply.code(status).header('content-type', 'application/json').send(body);
+  }
+}
+
+function describe(err: unknown): { type: string; message: string } {
+  return err instanceof Error ? { type: err.name, message: err.message } : { type: typeof err, message: String(err) };
+}

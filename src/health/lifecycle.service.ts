@@ -1,0 +1,19 @@
+import { Injectable } from '@nestjs/common';
+
+/** Readiness as Kubernetes sees it: ready once serving with a valid config, not while draining. */
+@Injectable()
+export class LifecycleService {
+  private state: 'starting' | 'ready' | 'draining' = 'starting';
+
+  get phase(): 'starting' | 'ready' | 'draining' {
+    return this.state;
+  }
+
+  markReady(): void {
+    if (this.state === 'starting') this.state = 'ready';
+  }
+
+  markDraining(): void {
+    this.state = 'draining';
+  }
+}

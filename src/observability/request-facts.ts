@@ -1,0 +1,26 @@
+import type { IncomingMessage } from 'node:http';
+
+/** What the request log line says about a request, filled in as the request is handled. */
+export interface RequestFacts {
+  user?: string;
+  serviceType?: string;
+  provider?: string;
+  model?: string;
+  bytesIn?: number;
+  bytesOut?: number;
+  /** Why the response ended early (client abort, upstream idle, ...). */
+  outcome?: string;
+}
+
+const FACTS = Symbol('piapi.requestFacts');
+
+type WithFacts = IncomingMessage & { [FACTS]?: RequestFacts };
+
+export function requestFacts(req: IncomingMessage): RequestFacts {
+  const r = req as WithFacts;
+  return (r[FACTS] ??= {});
+}
+
+export function peekRequestFacts(req: IncomingMessage): RequestFacts | undefined {
+  return (req as WithFacts)[FACTS];
+}

@@ -1,0 +1,63 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { AuthenticatedRequest } from '../auth/api-key.guard.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { requestFacts } from '../observability/request-facts.js';
+import { PROVIDER_KEY_SOURCE, type ProviderKeySource } from '../providers/provider-key.source.js';
+import { UpstreamForwarder } from './upstream-forwarder.js';
+import { checkRestPath, splitProxyUrl } from './upstream-url.js';
+
+/** `/piapi/<service_type>/<rest>` → the caller's provider's service of that type. */
+@Injectable()
+export class ProxyService implements OnModuleDestroy {
+  readonly forwarder = new UpstreamForwarder();
+
+  constructor(@Inject(PROVIDER_KEY_SOURCE) private readonly keys: ProviderKeySource) {}
+
+  async handle(req: AuthenticatedRequest, reply: FastifyReply): Promise<void> {
+    const parts = splitProxyUrl(req.raw.url ?? '');
+    if (!parts) throw new GatewayError(ErrorCode.NotFound, 'Not found');
+    const facts = requestFacts(req.raw);
+    const provider = req.caller.provider;
+    const service = provider.services.get(parts.serviceType);
+    if (!service) {
+      throw new GatewayError(
+        ErrorCode.NotFound,
+        `Provider "${provider.name}" has no service of type "${parts.serviceType}"`,
+      );
+    }
+    facts.serviceType = service.type;
+    const rest = checkRestPath(parts.rest);
+    const key = await this.keys.resolve(req.caller.key);
+
+    const abort = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) {
+        facts.outcome ??= 'client_closed';
+        abort.abort();
+      }
+    });
+
+    const res = await this.forwarder.forward({
+      req: req.raw,
+      requestId: String(req.id),
+      service,
+      rest,
+      query: parts.query,
+      providerKey: key.secret,
+      keyHeaders: key.headers,
+      http: req.config.http,
+      signal: abort.signal,
+    });
+    res.body.once('close', () => {
+      facts.bytesIn = res.bytesIn();
+      facts.bytesOut = res.bytesOut();
+    });
+    await reply.code(res.status).headers(res.headers).send(res.body);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.forwarder.close();
+  }
+}

@@ -1,0 +1,174 @@
+import type { IncomingMessage } from 'node:http';
+import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { Agent, errors as undiciErrors } from 'undici';
+import type { HttpSettings, Service } from '../config/gateway-config.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './hop-by-hop-headers.js';
+import { upstreamPath } from './upstream-url.js';
+
+export interface ForwardRequest {
+  req: IncomingMessage;
+  requestId: string;
+  service: Service;
+  rest: string;
+  query: string;
+  providerKey: string;
+  /** Extra headers that belong to the provider key (e.g. an OAuth account id). */
+  keyHeaders?: Readonly<Record<string, string>>;
+  http: HttpSettings;
+  /** Aborted when the client goes away: the upstream request is cancelled with it. */
+  signal: AbortSignal;
+}
+
+export interface ForwardResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  /** The upstream body, unparsed; an SSE body ends with an `error` event if the upstream fails mid-way. */
+  body: Readable;
+  /** Bytes of request body sent upstream. */
+  bytesIn(): number;
+  /** Bytes of response body passed to the client so far. */
+  bytesOut(): number;
+}
+
+/**
+ * Forwards a request byte for byte to its upstream over undici keep-alive pools (one per origin),
+ * streaming both bodies without buffering or parsing them.
+ */
+export class UpstreamForwarder {
+  private agent: Agent | undefined;
+  private agentConnectTimeout = -1;
+
+  private dispatcher(connectTimeoutMs: number): Agent {
+    if (!this.agent || this.agentConnectTimeout !== connectTimeoutMs) {
+      // A changed timeout gets a new pool; the old one finishes its requests, then closes.
+      void this.agent?.close();
+      this.agent = new Agent({
+        connect: { timeout: connectTimeoutMs },
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 600_000,
+        connections: 256,
+      });
+      this.agentConnectTimeout = connectTimeoutMs;
+    }
+    return this.agent;
+  }
+
+  async forward(f: ForwardRequest): Promise<ForwardResponse> {
+    const declared = f.req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > f.http.maxBodyBytes) throw tooLarge(f.http.maxBodyBytes);
+    const hasBody = declared !== undefined ? Number(declared) > 0 : f.req.headers['transfer-encoding'] !== undefined;
+
+    const counter = hasBody ? new ByteLimit(f.http.maxBodyBytes) : undefined;
+    if (counter) {
+      // pipe(), not pipeline(): on overflow the client's request must stay open for the 413.
+      f.req.pipe(counter);
+      counter.once('error', () => {
+        f.req.unpipe(counter);
+        f.req.resume();
+      });
+    }
+
+    const headers = upstreamRequestHeaders(f.req.headers, f.service, f.providerKey, f.requestId);
+    if (f.keyHeaders) for (const name in f.keyHeaders) headers[name.toLowerCase()] = f.keyHeaders[name];
+
+    let response;
+    try {
+      response = await this.dispatcher(f.http.connectTimeoutMs).request({
+        origin: f.service.origin,
+        path: upstreamPath(f.service, f.rest, f.query, f.providerKey),
+        method: (f.req.method ?? 'GET'),
+        headers,
+        body: counter ?? null,
+        signal: f.signal,
+        headersTimeout: f.http.headersTimeoutMs,
+        bodyTimeout: f.http.idleTimeoutMs,
+      });
+    } catch (err) {
+      counter?.destroy();
+      throw upstreamFailure(err, counter?.overflow ? f.http.maxBodyBytes : undefined);
+    }
+
+    const isSse = String(response.headers['content-type'] ?? '').startsWith('text/event-stream');
+    const out = new PassThrough();
+    let bytesOut = 0;
+    out.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+    // pipeline() tears both down together: a client that goes away destroys `out`, which
+    // destroys the upstream body and so cancels the upstream request.
+    pipeline(response.body, out, (err) => {
+      if (!err || out.destroyed) return;
+      const failure = upstreamFailure(err);
+      if (isSse) {
+        out.end(sseError(failure, f.requestId));
+      } else {
+        out.destroy(failure);
+      }
+    });
+    return {
+      status: response.statusCode,
+      headers: clientResponseHeaders(response.headers, f.requestId) as Record<string, string | string[]>,
+      body: out,
+      bytesIn: () => counter?.bytes ?? 0,
+      bytesOut: () => bytesOut,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.agent?.close();
+  }
+}
+
+/** Counts request body bytes and fails the upload once it passes the limit. */
+class ByteLimit extends Transform {
+  bytes = 0;
+  overflow = false;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) {
+      this.overflow = true;
+      done(tooLarge(this.limit));
+      return;
+    }
+    done(null, chunk);
+  }
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError(ErrorCode.PayloadTooLarge, `Request body exceeds the limit of ${limit} bytes`);
+}
+
+/** Maps undici/socket failures to gateway errors with messages that name no secret. */
+export function upstreamFailure(err: unknown, overflowLimit?: number): GatewayError {
+  if (overflowLimit !== undefined) return tooLarge(overflowLimit);
+  if (err instanceof GatewayError) return err;
+  if (err instanceof undiciErrors.HeadersTimeoutError) {
+    return new GatewayError(ErrorCode.UpstreamTimeout, 'Upstream did not send response headers in time');
+  }
+  if (err instanceof undiciErrors.BodyTimeoutError) {
+    return new GatewayError(ErrorCode.UpstreamIdle, 'Upstream stream was idle for too long');
+  }
+  if (err instanceof undiciErrors.ConnectTimeoutError) {
+    return new GatewayError(ErrorCode.UpstreamUnreachable, 'Upstream connection timed out');
+  }
+  if (err instanceof undiciErrors.RequestAbortedError || (err as Error | undefined)?.name === 'AbortError') {
+    return new GatewayError(ErrorCode.BadRequest, 'Client closed the request');
+  }
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH') {
+    return new GatewayError(ErrorCode.UpstreamUnreachable, `Upstream unreachable (${code})`);
+  }
+  return new GatewayError(ErrorCode.UpstreamError, 'Upstream connection failed');
+}
+
+/** An SSE error frame both Anthropic and OpenAI SDKs recognise as an error event. */
+export function sseError(error: GatewayError, requestId: string): string {
+  const type = error.code === ErrorCode.UpstreamIdle ? 'timeout_error' : 'api_error';
+  const data = JSON.stringify({ type: 'error', error: { type, message: error.message }, request_id: requestId });
+  return `\n\nevent: error\ndata: ${data}\n\n`;
+}
