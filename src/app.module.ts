@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import type { DestinationStream } from 'pino';
+import type { Logger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule, type BootOptions } from './config/config.module.js';
 import type { ConfigStore } from './config/config-store.js';
@@ -11,7 +11,7 @@ import { ProxyModule } from './proxy/proxy.module.js';
 export interface AppModuleOptions {
   store: ConfigStore;
   boot: BootOptions;
-  logDestination?: DestinationStream;
+  logger: Logger;
 }
 
 @Module({})
@@ -21,7 +21,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(options.store, options.boot),
-        LoggingModule.forRoot(options.store.current.logging.level, options.logDestination),
+        LoggingModule.forRoot(options.logger),
         HealthModule,
         AuthModule,
         ProxyModule,

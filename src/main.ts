@@ -1,10 +1,12 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyInstance } from 'fastify';
-import { Logger } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Logger as NestPinoLogger } from 'nestjs-pino';
+import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { loadConfigFile } from './config/config-loader.js';
 import { ConfigStore } from './config/config-store.js';
@@ -13,7 +15,9 @@ import { errorFormatForPath, renderError } from './errors/error-body.js';
 import { GatewayError } from './errors/gateway-error.js';
 import { GatewayExceptionFilter } from './errors/gateway-exception.filter.js';
 import { LifecycleService } from './health/lifecycle.service.js';
+import { createRootLogger } from './observability/logging.module.js';
 import { requestIdFor } from './observability/request-id.js';
+import { registerRequestLog } from './observability/request-log.js';
 
 export const DEFAULT_LISTEN = ':9200';
 
@@ -57,6 +61,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const listen = options.listen ?? loaded.config.listen ?? DEFAULT_LISTEN;
   const { host, port } = parseListen(listen);
 
+  const logger = createRootLogger(loaded.config.logging.level, options.logDestination);
   const adapter = new FastifyAdapter({
     genReqId: requestIdFor,
     routerOptions: { maxParamLength: 1000 },
@@ -64,15 +69,25 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     // Long-lived SSE streams: no server-side request timeout; idle upstreams are cut by the proxy.
     requestTimeout: 0,
     keepAliveTimeout: 65_000,
+    // Errors Fastify raises before routing (malformed URL) get the same JSON shape as ours.
+    frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      const rendered = renderError(
+        new GatewayError(ErrorCode.BadRequest, error.message, 400),
+        errorFormatForPath(req.url),
+        String(req.id),
+      );
+      void reply.code(rendered.status).header('content-type', 'application/json').send(rendered.body);
+    },
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot({ store, boot: { configPath: options.configPath, listen }, logDestination: options.logDestination }),
+    AppModule.forRoot({ store, boot: { configPath: options.configPath, listen }, logger }),
     adapter,
     { bufferLogs: true, bodyParser: false },
   );
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(NestPinoLogger));
   app.useGlobalFilters(new GatewayExceptionFilter());
-  configureFastify(app.getHttpAdapter().getInstance());
+  configureFastify(app.getHttpAdapter().getInstance(), logger);
   app.enableShutdownHooks();
 
   await app.listen(port, host);
@@ -87,7 +102,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 }
 
-function configureFastify(fastify: FastifyInstance): void {
+function configureFastify(fastify: FastifyInstance, logger: Logger): void {
   // Bodies stay unread streams: the proxy forwards them untouched, the JSON routes read them
   // themselves with the config's current size limit.
   fastify.removeAllContentTypeParsers();
@@ -96,12 +111,22 @@ function configureFastify(fastify: FastifyInstance): void {
     void reply.header('x-request-id', req.id);
     done();
   });
-  // Errors raised by Fastify itself, before a route runs (malformed URL, bad headers, ...).
-  fastify.setErrorHandler((err: FastifyError, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    const code = status === 413 ? ErrorCode.PayloadTooLarge : status < 500 ? ErrorCode.BadRequest : ErrorCode.Internal;
-    const message = status < 500 ? err.message : 'Internal error';
-    const rendered = renderError(new GatewayError(code, message, status), errorFormatForPath(req.url), String(req.id));
-    void reply.code(rendered.status).header('content-type', 'application/json').send(rendered.body);
+  registerRequestLog(fastify, logger);
+}
+
+/** Requests Node's HTTP parser rejects never reach a route: answer them in JSON too. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify({
+    error: { message: 'Malformed HTTP request', type: 'invalid_request_error', code: 'bad_request' },
+    request_id: randomUUID(),
   });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -23,6 +23,11 @@ export function fromUnknown(err: unknown): GatewayError {
     const message = status === 404 ? 'Not found' : err.message;
     return new GatewayError(code, message, status);
   }
+  // Fastify's own errors (malformed URL, bad content length, ...) carry a 4xx statusCode.
+  const status = (err as { statusCode?: unknown } | undefined)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new GatewayError(HTTP_STATUS_CODES[status] ?? ErrorCode.BadRequest, (err as Error).message, status);
+  }
   return toGatewayError(err);
 }
 

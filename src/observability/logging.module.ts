@@ -1,32 +1,37 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import pino, { type DestinationStream } from 'pino';
-import { logPath, requestLogOptions } from './request-log.js';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
-/** nestjs-pino: JSON logs, one line per request (probes and scrapes excepted). */
+/** The process's one pino logger: JSON lines, ISO time, level names. */
+export function createRootLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'piapi' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Defence in depth: request lines never carry headers, but nothing else may log them either.
+      redact: { paths: ['*.authorization', '*["x-api-key"]', '*.apiKey', '*.headers.authorization'], censor: '[redacted]' },
+    },
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/**
+ * nestjs-pino as Nest's logger, on the root logger. Its per-request middleware is not mounted:
+ * request lines come from Fastify hooks (observability/request-log.ts).
+ */
 @Module({})
 export class LoggingModule {
-  static forRoot(level: string, destination?: DestinationStream): DynamicModule {
-    const stream = destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  static forRoot(logger: Logger): DynamicModule {
     return {
       module: LoggingModule,
-      imports: [
-        LoggerModule.forRoot({
-          pinoHttp: [
-            {
-              ...requestLogOptions(),
-              level,
-              base: { service: 'piapi' },
-              timestamp: pino.stdTimeFunctions.isoTime,
-              formatters: { level: (label) => ({ level: label }) },
-              autoLogging: { ignore: (req) => QUIET_PATHS.has(logPath(req.url)) },
-            },
-            stream,
-          ],
-        }),
-      ],
+      global: true,
+      imports: [LoggerModule.forRoot({ pinoHttp: { logger, autoLogging: false }, forRoutes: [] })],
+      providers: [{ provide: ROOT_LOGGER, useValue: logger }],
+      exports: [ROOT_LOGGER],
     };
   }
 }

@@ -6,8 +6,8 @@ export interface RequestFacts {
   serviceType?: string;
   provider?: string;
   model?: string;
-  bytesIn?: number;
-  bytesOut?: number;
+  /** Body byte counts of a streamed exchange, read when the request is logged. */
+  meter?: { bytesIn(): number; bytesOut(): number };
   /** Why the response ended early (client abort, upstream idle, ...). */
   outcome?: string;
 }

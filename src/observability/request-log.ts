@@ -1,6 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Options } from 'pino-http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { peekRequestFacts } from './request-facts.js';
+
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const STARTED = Symbol('piapi.startedAt');
 
 /** The path without its query string: queries may carry keys (`?api_key=`). */
 export function logPath(url: string | undefined): string {
@@ -9,47 +12,48 @@ export function logPath(url: string | undefined): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-function requestLine(req: IncomingMessage, res: ServerResponse, responseTime: number): Record<string, unknown> {
-  const facts = peekRequestFacts(req);
-  const contentLength = Number(req.headers['content-length'] ?? 0);
-  const sentLength = Number(res.getHeader('content-length') ?? 0);
-  return {
-    request_id: (req as IncomingMessage & { id?: unknown }).id,
+/**
+ * One JSON line per request, built only from fields we choose, so headers, query strings and
+ * bodies (where keys live) never reach the log. Written from Fastify hooks rather than an
+ * Express-style middleware: no per-request child logger, and aborted streams are logged too.
+ */
+export function registerRequestLog(fastify: FastifyInstance, logger: Logger): void {
+  fastify.addHook('onRequest', (req, _reply, done) => {
+    (req as FastifyRequest & { [STARTED]?: bigint })[STARTED] = process.hrtime.bigint();
+    done();
+  });
+  fastify.addHook('onResponse', (req, reply, done) => {
+    if (!QUIET_PATHS.has(logPath(req.url))) writeLine(logger, req, reply);
+    done();
+  });
+}
+
+function writeLine(logger: Logger, req: FastifyRequest, reply: FastifyReply): void {
+  const started = (req as FastifyRequest & { [STARTED]?: bigint })[STARTED];
+  const durationMs = started === undefined ? 0 : Number(process.hrtime.bigint() - started) / 1e6;
+  const facts = peekRequestFacts(req.raw);
+  const status = reply.statusCode;
+  const finished = reply.raw.writableFinished;
+  const line = {
+    request_id: req.id,
     method: req.method,
-    path: logPath((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url),
-    status: res.statusCode,
-    duration_ms: responseTime,
+    path: logPath(req.url),
+    status,
+    duration_ms: Math.round(durationMs * 1000) / 1000,
     user: facts?.user,
     service_type: facts?.serviceType,
     upstream_provider: facts?.provider,
     model: facts?.model,
-    bytes_in: facts?.bytesIn ?? (Number.isFinite(contentLength) ? contentLength : 0),
-    bytes_out: facts?.bytesOut ?? (Number.isFinite(sentLength) ? sentLength : 0),
-    outcome: facts?.outcome,
+    bytes_in: facts?.meter?.bytesIn() ?? numberHeader(req.headers['content-length']),
+    bytes_out: facts?.meter?.bytesOut() ?? numberHeader(reply.getHeader('content-length')),
+    outcome: facts?.outcome ?? (finished ? undefined : 'client_closed'),
   };
+  if (status >= 500) logger.error(line, 'request completed');
+  else if (status >= 400) logger.warn(line, 'request completed');
+  else logger.info(line, 'request completed');
 }
 
-/**
- * pino-http options: one flat line per request, built only from fields we choose, so headers,
- * query strings and bodies (where keys live) never reach the log.
- */
-export function requestLogOptions(): Options {
-  return {
-    quietReqLogger: true,
-    customAttributeKeys: { reqId: 'request_id' },
-    serializers: {
-      req: () => undefined,
-      res: () => undefined,
-      err: (err: Error) => ({ type: err.name, message: err.message }),
-    },
-    customSuccessMessage: () => 'request completed',
-    customErrorMessage: () => 'request failed',
-    customSuccessObject: (req, res, val: { responseTime: number }) => requestLine(req, res, val.responseTime),
-    customErrorObject: (req, res, _err, val: { responseTime: number }) => requestLine(req, res, val.responseTime),
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'headers["x-api-key"]'],
-      censor: '[redacted]',
-    },
-  };
+function numberHeader(value: unknown): number {
+  const n = Number(value ?? 0);
+  return Number.isFinite(n) ? n : 0;
 }

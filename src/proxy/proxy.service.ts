@@ -50,10 +50,7 @@ export class ProxyService implements OnModuleDestroy {
       http: req.config.http,
       signal: abort.signal,
     });
-    res.body.once('close', () => {
-      facts.bytesIn = res.bytesIn();
-      facts.bytesOut = res.bytesOut();
-    });
+    facts.meter = res;
     await reply.code(res.status).headers(res.headers).send(res.body);
   }
 

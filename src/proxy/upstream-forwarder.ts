@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Agent, errors as undiciErrors } from 'undici';
 import type { HttpSettings, Service } from '../config/gateway-config.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -91,19 +91,23 @@ export class UpstreamForwarder {
     }
 
     const isSse = String(response.headers['content-type'] ?? '').startsWith('text/event-stream');
+    const upstreamBody = response.body;
     const out = new PassThrough();
     let bytesOut = 0;
-    out.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
-    // pipeline() tears both down together: a client that goes away destroys `out`, which
-    // destroys the upstream body and so cancels the upstream request.
-    pipeline(response.body, out, (err) => {
-      if (!err || out.destroyed) return;
+    upstreamBody.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+    upstreamBody.pipe(out, { end: false });
+    upstreamBody.once('end', () => out.end());
+    upstreamBody.once('error', (err) => {
+      if (out.destroyed) return;
       const failure = upstreamFailure(err);
-      if (isSse) {
-        out.end(sseError(failure, f.requestId));
-      } else {
-        out.destroy(failure);
-      }
+      // The status line is gone: an SSE client gets an error event and a clean end, any other
+      // client a cut connection (never a silently short body that looks complete).
+      if (isSse) out.end(sseError(failure, f.requestId));
+      else out.destroy(failure);
+    });
+    // The client went away (Fastify destroys `out`): cancel the upstream request with it.
+    out.once('close', () => {
+      if (!upstreamBody.readableEnded) upstreamBody.destroy();
     });
     return {
       status: response.statusCode,
