@@ -6,6 +6,7 @@ import type { ConfigStore } from './config/config-store.js';
 import { DemoModule } from './demo/demo.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './observability/logging.module.js';
+import { MetricsModule } from './observability/metrics.module.js';
 import { ProxyModule } from './proxy/proxy.module.js';
 
 export interface AppModuleOptions {
@@ -22,6 +23,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(options.store, options.boot),
         LoggingModule.forRoot(options.logger),
+        MetricsModule,
         HealthModule,
         AuthModule,
         ProxyModule,

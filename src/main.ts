@@ -18,6 +18,8 @@ import { LifecycleService } from './health/lifecycle.service.js';
 import { createRootLogger } from './observability/logging.module.js';
 import { requestIdFor } from './observability/request-id.js';
 import { registerRequestLog } from './observability/request-log.js';
+import { MetricsService } from './observability/metrics.module.js';
+import { registerRequestMetrics } from './observability/request-metrics.js';
 
 export const DEFAULT_LISTEN = ':9200';
 
@@ -88,6 +90,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   app.useLogger(app.get(NestPinoLogger));
   app.useGlobalFilters(new GatewayExceptionFilter());
   configureFastify(app.getHttpAdapter().getInstance(), logger);
+  registerRequestMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService), store);
   app.enableShutdownHooks();
 
   await app.listen(port, host);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { peekRequestFacts } from './request-facts.js';
 
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+export const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const STARTED = Symbol('piapi.startedAt');
 
 /** The path without its query string: queries may carry keys (`?api_key=`). */

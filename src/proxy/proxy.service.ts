@@ -5,7 +5,10 @@ import { ErrorCode } from '../errors/error-codes.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { requestFacts } from '../observability/request-facts.js';
 import { PROVIDER_KEY_SOURCE, type ProviderKeySource } from '../providers/provider-key.source.js';
-import { UpstreamForwarder } from './upstream-forwarder.js';
+import { MetricsService } from '../observability/metrics.module.js';
+import type { UpstreamErrorReason } from '../observability/metric-names.js';
+import { UsageTap } from '../observability/usage-tap.js';
+import { UpstreamForwarder, upstreamFailure } from './upstream-forwarder.js';
 import { checkRestPath, splitProxyUrl } from './upstream-url.js';
 
 /** `/piapi/<service_type>/<rest>` → the caller's provider's service of that type. */
@@ -13,7 +16,10 @@ import { checkRestPath, splitProxyUrl } from './upstream-url.js';
 export class ProxyService implements OnModuleDestroy {
   readonly forwarder = new UpstreamForwarder();
 
-  constructor(@Inject(PROVIDER_KEY_SOURCE) private readonly keys: ProviderKeySource) {}
+  constructor(
+    @Inject(PROVIDER_KEY_SOURCE) private readonly keys: ProviderKeySource,
+    private readonly metrics: MetricsService,
+  ) {}
 
   async handle(req: AuthenticatedRequest, reply: FastifyReply): Promise<void> {
     const parts = splitProxyUrl(req.raw.url ?? '');
@@ -39,7 +45,11 @@ export class ProxyService implements OnModuleDestroy {
       }
     });
 
-    const res = await this.forwarder.forward({
+    const metrics = this.metrics;
+    const started = process.hrtime.bigint();
+    let tap: UsageTap | undefined;
+    const res = await this.forwarder
+      .forward({
       req: req.raw,
       requestId: String(req.id),
       service,
@@ -49,12 +59,46 @@ export class ProxyService implements OnModuleDestroy {
       keyHeaders: key.headers,
       http: req.config.http,
       signal: abort.signal,
-    });
+      tap: (chunk) => tap?.push(chunk),
+      onFirstByte: () => metrics.firstByte(service.type, Number(process.hrtime.bigint() - started) / 1e9),
+      onStreamError: (failure) => metrics.upstreamError(service.type, provider.name, errorReason(failure, abort.signal)),
+    })
+      .catch((err: unknown) => {
+        const failure = err instanceof GatewayError ? err : upstreamFailure(err);
+        if (failure.code !== ErrorCode.PayloadTooLarge) {
+          metrics.upstreamError(service.type, provider.name, errorReason(failure, abort.signal));
+        }
+        throw failure;
+      });
     facts.meter = res;
+    if (res.status >= 500) metrics.upstreamError(service.type, provider.name, '5xx');
+    else if (res.status === 429) metrics.upstreamError(service.type, provider.name, '429');
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (UsageTap.wants(contentType)) {
+      const usageTap = new UsageTap(contentType);
+      tap = usageTap;
+      res.body.once('end', () => {
+        const usage = usageTap.result();
+        if (usage) metrics.tokens(req.caller.name, provider.name, usage);
+      });
+    }
     await reply.code(res.status).headers(res.headers).send(res.body);
   }
 
   async onModuleDestroy(): Promise<void> {
     await this.forwarder.close();
+  }
+}
+
+function errorReason(failure: GatewayError, clientSignal: AbortSignal): UpstreamErrorReason {
+  if (clientSignal.aborted) return 'aborted';
+  switch (failure.code) {
+    case ErrorCode.UpstreamTimeout:
+    case ErrorCode.UpstreamIdle:
+      return 'timeout';
+    case ErrorCode.RateLimited:
+      return '429';
+    default:
+      return 'connect';
   }
 }

@@ -19,6 +19,12 @@ export interface ForwardRequest {
   http: HttpSettings;
   /** Aborted when the client goes away: the upstream request is cancelled with it. */
   signal: AbortSignal;
+  /** Sees each response body chunk as it passes (usage metering); must not keep them. */
+  tap?: (chunk: Buffer) => void;
+  /** Called once with the first response body byte. */
+  onFirstByte?: () => void;
+  /** Called when the upstream fails after the response started. */
+  onStreamError?: (failure: GatewayError) => void;
 }
 
 export interface ForwardResponse {
@@ -94,12 +100,18 @@ export class UpstreamForwarder {
     const upstreamBody = response.body;
     const out = new PassThrough();
     let bytesOut = 0;
-    upstreamBody.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
+    const { tap, onFirstByte } = f;
+    upstreamBody.on('data', (chunk: Buffer) => {
+      if (bytesOut === 0) onFirstByte?.();
+      bytesOut += chunk.length;
+      tap?.(chunk);
+    });
     upstreamBody.pipe(out, { end: false });
     upstreamBody.once('end', () => out.end());
     upstreamBody.once('error', (err) => {
       if (out.destroyed) return;
       const failure = upstreamFailure(err);
+      f.onStreamError?.(failure);
       // The status line is gone: an SSE client gets an error event and a clean end, any other
       // client a cut connection (never a silently short body that looks complete).
       if (isSse) out.end(sseError(failure, f.requestId));

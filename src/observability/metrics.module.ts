@@ -1,0 +1,57 @@
+import { Global, Injectable, Module, type OnModuleInit } from '@nestjs/common';
+import {
+  InjectMetric,
+  PrometheusModule,
+  makeCounterProvider,
+  makeGaugeProvider,
+  makeHistogramProvider,
+} from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import { GatewayConfigService } from '../config/gateway-config.service.js';
+import { GatewayMetrics, collectProcessMetrics } from './gateway-metrics.js';
+import { LATENCY_BUCKETS, METRIC } from './metric-names.js';
+
+/** Nest face of GatewayMetrics: metric objects come from @willsoto/nestjs-prometheus providers. */
+@Injectable()
+export class MetricsService extends GatewayMetrics implements OnModuleInit {
+  constructor(
+    @InjectMetric(METRIC.requests) requests: Counter<'service_type' | 'status_class'>,
+    @InjectMetric(METRIC.latency) latency: Histogram<'service_type'>,
+    @InjectMetric(METRIC.inflight) inflight: Gauge<'service_type'>,
+    @InjectMetric(METRIC.firstByte) firstByte: Histogram<'service_type'>,
+    @InjectMetric(METRIC.upstreamErrors) upstreamErrors: Counter<'service_type' | 'provider' | 'reason'>,
+    @InjectMetric(METRIC.tokens) tokens: Counter<'user' | 'provider' | 'model' | 'type'>,
+    @InjectMetric(METRIC.configReloads) configReloads: Counter<'result'>,
+    @InjectMetric(METRIC.configInfo) configInfo: Gauge<'hash'>,
+    private readonly config: GatewayConfigService,
+  ) {
+    super({ requests, latency, inflight, firstByte, upstreamErrors, tokens, configReloads, configInfo });
+  }
+
+  onModuleInit(): void {
+    collectProcessMetrics();
+    this.configLoaded(this.config.current.hash);
+    this.config.store.onReload((result) => {
+      this.configReload(result.ok);
+      if (result.ok) this.configLoaded(result.config.hash);
+    });
+  }
+}
+
+@Global()
+@Module({
+  imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: false } })],
+  providers: [
+    makeCounterProvider({ name: METRIC.requests, help: 'Requests answered, by service type and status class.', labelNames: ['service_type', 'status_class'] }),
+    makeHistogramProvider({ name: METRIC.latency, help: 'Request duration until the response ended, in seconds.', labelNames: ['service_type'], buckets: LATENCY_BUCKETS }),
+    makeGaugeProvider({ name: METRIC.inflight, help: 'Requests being served now.', labelNames: ['service_type'] }),
+    makeHistogramProvider({ name: METRIC.firstByte, help: 'Time from request to the first response body byte, in seconds.', labelNames: ['service_type'], buckets: LATENCY_BUCKETS }),
+    makeCounterProvider({ name: METRIC.upstreamErrors, help: 'Upstream failures by reason (connect, timeout, 5xx, 429, aborted).', labelNames: ['service_type', 'provider', 'reason'] }),
+    makeCounterProvider({ name: METRIC.tokens, help: 'Tokens reported by upstreams, by user, provider, model and type.', labelNames: ['user', 'provider', 'model', 'type'] }),
+    makeCounterProvider({ name: METRIC.configReloads, help: 'Config reload attempts by result.', labelNames: ['result'] }),
+    makeGaugeProvider({ name: METRIC.configInfo, help: 'The config this replica runs (1 for its content hash).', labelNames: ['hash'] }),
+    MetricsService,
+  ],
+  exports: [MetricsService],
+})
+export class MetricsModule {}
