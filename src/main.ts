@@ -14,6 +14,7 @@ import { ErrorCode } from './errors/error-codes.js';
 import { errorFormatForPath, renderError } from './errors/error-body.js';
 import { GatewayError } from './errors/gateway-error.js';
 import { GatewayExceptionFilter } from './errors/gateway-exception.filter.js';
+import { drain } from './health/graceful-shutdown.js';
 import { LifecycleService } from './health/lifecycle.service.js';
 import { createRootLogger } from './observability/logging.module.js';
 import { requestIdFor } from './observability/request-id.js';
@@ -22,6 +23,8 @@ import { MetricsService } from './observability/metrics.module.js';
 import { registerRequestMetrics } from './observability/request-metrics.js';
 
 export const DEFAULT_LISTEN = ':9200';
+/** How long a draining replica keeps serving before it stops accepting (endpoint propagation). */
+export const DEFAULT_SHUTDOWN_DELAY_MS = 5000;
 
 export interface GatewayOptions {
   configPath: string;
@@ -37,6 +40,8 @@ export interface RunningGateway {
   url: string;
   store: ConfigStore;
   close(): Promise<void>;
+  /** SIGTERM behaviour: readiness 503, keep serving `delayMs`, stop accepting, drain, close. */
+  shutdown(delayMs?: number): Promise<void>;
 }
 
 export class ConfigInvalidError extends Error {
@@ -91,10 +96,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   app.useGlobalFilters(new GatewayExceptionFilter());
   configureFastify(app.getHttpAdapter().getInstance(), logger);
   registerRequestMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService), store);
-  app.enableShutdownHooks();
+
+  const lifecycle = app.get(LifecycleService);
+  app.getHttpAdapter().getInstance().addHook('onRequest', (_req, reply, done) => {
+    lifecycle.requestOpened();
+    reply.raw.once('close', () => lifecycle.requestClosed());
+    done();
+  });
 
   await app.listen(port, host);
-  app.get(LifecycleService).markReady();
+  lifecycle.markReady();
   const address = app.getHttpServer().address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -102,6 +113,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`,
     store,
     close: () => app.close(),
+    shutdown: async (delayMs = DEFAULT_SHUTDOWN_DELAY_MS) => {
+      const grace = store.current.shutdownGraceMs;
+      await drain({
+        server: app.getHttpServer(),
+        delayMs: Math.min(delayMs, grace),
+        graceMs: Math.max(0, grace - delayMs),
+        inflight: () => lifecycle.inflight,
+        markDraining: () => lifecycle.markDraining(),
+        log: (message, fields) => logger.info(fields ?? {}, message),
+      });
+      await app.close();
+      logger.flush();
+    },
   };
 }
 

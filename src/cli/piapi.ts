@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadConfigFile } from '../config/config-loader.js';
-import { ConfigInvalidError, startGateway } from '../main.js';
+import { ConfigInvalidError, DEFAULT_SHUTDOWN_DELAY_MS, startGateway } from '../main.js';
 
 /** `--config`, else PIAPI_CONFIG, else ~/.piapi/config.yaml when present, else ./config.yaml. */
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -26,6 +26,20 @@ program
     try {
       const gateway = await startGateway({ configPath, listen: opts.listen ?? process.env.PIAPI_LISTEN });
       process.stderr.write(`piapi listening on ${gateway.url} (config ${configPath})\n`);
+      const delay = Number(process.env.PIAPI_SHUTDOWN_DELAY_MS ?? DEFAULT_SHUTDOWN_DELAY_MS);
+      const stop = () => {
+        process.removeListener('SIGTERM', stop);
+        process.removeListener('SIGINT', stop);
+        gateway.shutdown(delay).then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`piapi: shutdown failed: ${String(err)}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
     } catch (err) {
       fail(err);
     }

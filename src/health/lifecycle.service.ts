@@ -4,6 +4,20 @@ import { Injectable } from '@nestjs/common';
 @Injectable()
 export class LifecycleService {
   private state: 'starting' | 'ready' | 'draining' = 'starting';
+  private open = 0;
+
+  /** Requests being answered now (counted from arrival to response close). */
+  get inflight(): number {
+    return this.open;
+  }
+
+  requestOpened(): void {
+    this.open++;
+  }
+
+  requestClosed(): void {
+    this.open--;
+  }
 
   get phase(): 'starting' | 'ready' | 'draining' {
     return this.state;
