@@ -5,6 +5,7 @@ import { ConfigModule, type BootOptions } from './config/config.module.js';
 import type { ConfigStore } from './config/config-store.js';
 import { DemoModule } from './demo/demo.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MessagesModule } from './messages/messages.module.js';
 import { LoggingModule } from './observability/logging.module.js';
 import { MetricsModule } from './observability/metrics.module.js';
 import { ProxyModule } from './proxy/proxy.module.js';
@@ -27,6 +28,7 @@ export class AppModule {
         HealthModule,
         AuthModule,
         ProxyModule,
+        MessagesModule,
         DemoModule,
       ],
     };

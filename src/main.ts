@@ -104,7 +104,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     done();
   });
 
-  await app.listen(port, host);
+  try {
+    await app.listen(port, host);
+  } catch (err) {
+    // E.g. the port is taken: release what started with the app (the config watcher).
+    await app.close();
+    throw err;
+  }
   lifecycle.markReady();
   const address = app.getHttpServer().address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;

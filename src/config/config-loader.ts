@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
-import { parseDocument } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import { interpolateTree } from './env-interpolation.js';
 import {
   DEFAULT_HTTP,
@@ -35,42 +35,131 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
   return parseConfig(text, env);
 }
 
+/** Parses, interpolates and validates a config file's text. Never throws: every problem is an error line. */
 export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
-  if (text.trim() === '') return { ok: false, errors: ['config file is empty'] };
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`) };
+  try {
+    return parseValidated(text, env);
+  } catch (err) {
+    return { ok: false, errors: [`config could not be loaded: ${describe(err)}`] };
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+}
+
+function parseValidated(text: string, env: NodeJS.ProcessEnv): LoadResult {
+  if (text.trim() === '') return { ok: false, errors: ['config file is empty'] };
+  const parsed = parseYaml(text);
+  if (!parsed.ok) return parsed;
+  if (!isMapping(parsed.value)) {
     return { ok: false, errors: ['config must be a YAML mapping with providers and users'] };
   }
-  const { value, issues } = interpolateTree(raw, env);
+  const { value, issues } = interpolateTree(parsed.value, env);
+  const unresolved = new Set(issues.map((i) => i.path));
   const errors = issues.map((i) => `${i.path}: ${i.message}`);
+  const tree = withoutReservedKeys(value, '', errors) as Record<string, unknown>;
 
-  const dto = plainToInstance(GatewayConfigDto, value);
+  const dto = plainToInstance(GatewayConfigDto, tree);
   const validation = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-  errors.push(...flattenValidationErrors(validation));
-  if (errors.length > 0) return { ok: false, errors };
-
-  errors.push(...crossCheck(dto));
-  for (const validator of sectionValidators) errors.push(...validator(dto));
+  const schemaIssues = validationIssues(validation);
+  // A value still holding an unset variable is already reported as such.
+  for (const issue of schemaIssues) if (!unresolved.has(issue.path)) errors.push(`${issue.path}: ${issue.message}`);
+  errors.push(...crossCheck(tree));
+  if (schemaIssues.length === 0) {
+    for (const validator of sectionValidators) {
+      try {
+        errors.push(...validator(dto));
+      } catch (err) {
+        errors.push(`config section check failed: ${describe(err)}`);
+      }
+    }
+  }
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, config: buildSnapshot(dto, sha256Hex(text).slice(0, 12)) };
 }
 
-export function flattenValidationErrors(errors: ValidationError[], parent = ''): string[] {
-  const out: string[] = [];
+function parseYaml(text: string): { ok: true; value: unknown } | { ok: false; errors: string[] } {
+  // logLevel 'error': a mapping used as a key is reported as an unknown field, not as a console warning.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
+  if (doc.errors.length > 0) return { ok: false, errors: doc.errors.map((e) => yamlError(e, text)) };
+  try {
+    return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
+  } catch (err) {
+    // e.g. too many aliases: a "billion laughs" document.
+    return { ok: false, errors: [`YAML: ${describe(err)}`] };
+  }
+}
+
+function yamlError(error: YAMLError, text: string): string {
+  const at = error.linePos?.[0];
+  const where = at ? `YAML line ${at.line}, column ${at.col}` : 'YAML';
+  if (error.code === 'DUPLICATE_KEY') {
+    // The error points at the second key's first character; read the key from there.
+    const key = /^(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:,{}[\]\n]*)/.exec(text.slice(error.pos[0]))?.[0].trim();
+    return `${where}: duplicate key${key ? ` ${key}` : ''}`;
+  }
+  if (error.code === 'MULTIPLE_DOCS') return `${where}: a config file holds one YAML document; remove the "---" separator`;
+  return `${where}: ${error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`;
+}
+
+/**
+ * class-transformer silently drops `__proto__` and `constructor` keys (and crashes on an own
+ * `constructor`): report them as errors and remove them before it runs.
+ */
+function withoutReservedKeys(node: unknown, path: string, errors: string[]): unknown {
+  if (Array.isArray(node)) return node.map((item, i) => withoutReservedKeys(item, `${path}[${i}]`, errors));
+  if (!isMapping(node)) return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(node)) {
+    const at = path ? `${path}.${key}` : key;
+    if (RESERVED_KEYS.has(key)) errors.push(`${at}: ${JSON.stringify(key)} is a reserved name`);
+    else out[key] = withoutReservedKeys(child, at, errors);
+  }
+  return out;
+}
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+interface SchemaIssue {
+  path: string;
+  message: string;
+}
+
+/** A value of the wrong type gets one message, and what's inside it isn't checked further. */
+const TYPE_MESSAGES: Readonly<Record<string, string>> = {
+  isString: 'must be a string',
+  isInt: 'must be an integer',
+  isBoolean: 'must be true or false',
+  isArray: 'must be a list',
+  isObject: 'must be a mapping',
+  nestedValidation: 'must be a mapping',
+  unknownValue: 'must be a mapping',
+};
+
+/** class-validator's error tree → one line per problem, each with the path of the value it is about. */
+export function validationIssues(errors: ValidationError[], parent = '', parentIsList = false): SchemaIssue[] {
+  const out: SchemaIssue[] = [];
   for (const error of errors) {
-    const path = /^\d+$/.test(error.property)
-      ? `${parent}[${error.property}]`
-      : parent
-        ? `${parent}.${error.property}`
-        : error.property;
-    for (const [rule, message] of Object.entries(error.constraints ?? {})) {
-      out.push(`${path}: ${rule === 'whitelistValidation' ? 'unknown field' : stripProperty(message, error.property)}`);
+    const path =
+      error.property === undefined
+        ? parent
+        : parentIsList
+          ? `${parent}[${error.property}]`
+          : parent
+            ? `${parent}.${error.property}`
+            : error.property;
+    const constraints = Object.entries(error.constraints ?? {});
+    if (constraints.some(([rule]) => rule === 'whitelistValidation')) {
+      out.push({ path, message: 'unknown field' });
+      continue;
     }
-    if (error.children?.length) out.push(...flattenValidationErrors(error.children, path));
+    if (constraints.length > 0 && error.value == null && !parentIsList && error.property !== undefined) {
+      out.push({ path, message: 'is required' });
+      continue;
+    }
+    const typeError = constraints.find(([rule]) => Object.hasOwn(TYPE_MESSAGES, rule));
+    if (typeError) {
+      out.push({ path, message: TYPE_MESSAGES[typeError[0]] });
+      continue;
+    }
+    for (const [, message] of constraints) out.push({ path, message: stripProperty(message, error.property) });
+    if (error.children?.length) out.push(...validationIssues(error.children, path, Array.isArray(error.value)));
   }
   return out;
 }
@@ -80,38 +169,57 @@ function stripProperty(message: string, property: string): string {
   return message.startsWith(`${property} `) ? message.slice(property.length + 1) : message;
 }
 
-function crossCheck(dto: GatewayConfigDto): string[] {
+/**
+ * Uniqueness and references between sections. It reads the unvalidated tree defensively, so its
+ * errors come together with the schema's instead of one round later.
+ */
+function crossCheck(config: Record<string, unknown>): string[] {
   const errors: string[] = [];
-  const providers = new Map<string, number>();
-  dto.providers.forEach((p, i) => {
-    if (providers.has(p.name)) errors.push(`providers[${i}].name: duplicate provider name ${JSON.stringify(p.name)}`);
-    else providers.set(p.name, i);
+  const providers = new Map<string, Record<string, unknown>>();
+  // With a provider whose name is unreadable, "not a provider" could be wrong: the schema error says enough.
+  const allProvidersNamed =
+    Array.isArray(config.providers) && config.providers.every((p) => isMapping(p) && typeof p.name === 'string');
+  listOf(config.providers).forEach((p, i) => {
+    if (!isMapping(p)) return;
+    if (typeof p.name === 'string') {
+      if (providers.has(p.name)) errors.push(`providers[${i}].name: duplicate provider name ${JSON.stringify(p.name)}`);
+      else providers.set(p.name, p);
+    }
     const types = new Set<string>();
-    (p.services ?? []).forEach((s, j) => {
-      if (types.has(s.type)) errors.push(`providers[${i}].services[${j}].type: duplicate service type ${JSON.stringify(s.type)}`);
+    listOf(p.services).forEach((s, j) => {
+      if (!isMapping(s) || typeof s.type !== 'string') return;
+      if (types.has(s.type)) {
+        errors.push(`providers[${i}].services[${j}].type: duplicate service type ${JSON.stringify(s.type)}`);
+      }
       types.add(s.type);
     });
   });
   const names = new Set<string>();
   const digests = new Set<string>();
-  dto.users.forEach((u, i) => {
+  listOf(config.users).forEach((u, i) => {
+    if (!isMapping(u)) return;
     const at = `users[${i}]`;
-    if (names.has(u.name)) errors.push(`${at}.name: duplicate user name ${JSON.stringify(u.name)}`);
-    names.add(u.name);
-    if ((u.apiKey === undefined) === (u.apiKeyHash === undefined)) {
+    if (typeof u.name === 'string') {
+      if (names.has(u.name)) errors.push(`${at}.name: duplicate user name ${JSON.stringify(u.name)}`);
+      names.add(u.name);
+    }
+    // YAML's empty value (null) counts as absent, as it does for class-validator's @IsOptional.
+    if ((u.apiKey == null) === (u.apiKeyHash == null)) {
       errors.push(`${at}: exactly one of apiKey or apiKeyHash is required`);
     } else {
-      const digest = userKeyDigest(u.apiKey, u.apiKeyHash);
-      if (digests.has(digest)) errors.push(`${at}.${u.apiKey ? 'apiKey' : 'apiKeyHash'}: duplicate user key`);
-      digests.add(digest);
+      const digest = userKeyDigest(u);
+      if (digest !== undefined && digests.has(digest)) {
+        errors.push(`${at}.${u.apiKey != null ? 'apiKey' : 'apiKeyHash'}: duplicate user key`);
+      }
+      if (digest !== undefined) digests.add(digest);
     }
-    const providerIndex = providers.get(u.providerName);
-    if (providerIndex === undefined) {
+    if (typeof u.providerName !== 'string' || !allProvidersNamed) return;
+    const provider = providers.get(u.providerName);
+    if (!provider) {
       errors.push(`${at}.providerName: ${JSON.stringify(u.providerName)} is not a provider`);
       return;
     }
-    const provider = dto.providers[providerIndex];
-    if (!Object.hasOwn(provider.apiKeys, u.providerKeyName)) {
+    if (typeof u.providerKeyName === 'string' && isMapping(provider.apiKeys) && !Object.hasOwn(provider.apiKeys, u.providerKeyName)) {
       errors.push(
         `${at}.providerKeyName: ${JSON.stringify(u.providerKeyName)} is not a key of provider ${JSON.stringify(u.providerName)}`,
       );
@@ -120,8 +228,25 @@ function crossCheck(dto: GatewayConfigDto): string[] {
   return errors;
 }
 
-function userKeyDigest(apiKey: string | undefined, apiKeyHash: string | undefined): string {
-  return apiKey !== undefined ? sha256Hex(apiKey) : (apiKeyHash as string).slice('sha256:'.length);
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const KEY_HASH = /^sha256:[0-9a-f]{64}$/;
+
+/** sha256 of the user's key as hex, from `apiKey` or `apiKeyHash`; undefined while neither is valid. */
+function userKeyDigest(user: Record<string, unknown>): string | undefined {
+  if (typeof user.apiKey === 'string') return sha256Hex(user.apiKey);
+  if (typeof user.apiKeyHash === 'string' && KEY_HASH.test(user.apiKeyHash)) return user.apiKeyHash.slice('sha256:'.length);
+  return undefined;
 }
 
 function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
@@ -160,9 +285,9 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
       llm: p.llm
         ? {
             provider: p.llm.provider,
-            api: p.llm.api,
-            baseUrl: p.llm.baseUrl,
-            defaultModel: p.llm.defaultModel,
+            api: p.llm.api ?? undefined,
+            baseUrl: p.llm.baseUrl ?? undefined,
+            defaultModel: p.llm.defaultModel ?? undefined,
             headers: { ...(p.llm.headers ?? {}) },
           }
         : undefined,
@@ -172,7 +297,7 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
   const usersByKeyDigest = new Map<string, User>();
   for (const u of dto.users) {
     const provider = providers.get(u.providerName) as Provider;
-    const digest = userKeyDigest(u.apiKey, u.apiKeyHash);
+    const digest = userKeyDigest(u as unknown as Record<string, unknown>) as string;
     const user: User = {
       name: u.name,
       keyDigest: Buffer.from(digest, 'hex'),
@@ -184,12 +309,12 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
   }
   return deepFreeze({
     hash,
-    listen: dto.listen,
-    http: { ...DEFAULT_HTTP, ...stripUndefined(dto.http ?? {}) },
+    listen: dto.listen ?? undefined,
+    http: { ...DEFAULT_HTTP, ...withoutEmpty(dto.http ?? {}) },
     logging: {
       level: dto.logging?.level ?? 'info',
       conversation: dto.logging?.conversation ?? false,
-      conversationFile: dto.logging?.conversationFile,
+      conversationFile: dto.logging?.conversationFile ?? undefined,
       maxQueueSize: dto.logging?.maxQueueSize ?? 1000,
     },
     demo: dto.demo ?? false,
@@ -201,6 +326,7 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
   });
 }
 
-function stripUndefined<T extends object>(obj: T): Partial<T> {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** Drops unset settings, including YAML's empty value (`maxBodyBytes:`), so their defaults apply. */
+function withoutEmpty<T extends object>(obj: T): Partial<T> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v != null)) as Partial<T>;
 }

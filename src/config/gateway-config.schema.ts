@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   IsArray,
   IsBoolean,
@@ -17,7 +17,7 @@ import {
   type ValidationArguments,
 } from 'class-validator';
 
-/** The YAML file's shape, as class-validator DTOs. Cross-references are checked in gateway-config.ts. */
+/** The YAML file's shape, as class-validator DTOs. Cross-references are checked in config-loader.ts. */
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@ -]{0,127}$/;
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -56,7 +56,7 @@ export function isAbsoluteHttpUrl(value: unknown): boolean {
   );
 }
 
-/** A `{ name: string }` map whose keys and values match the given rules. */
+/** A `{ name: value }` mapping whose keys and values match the given rules. */
 function IsRecordOf(
   name: string,
   keyPattern: RegExp,
@@ -70,33 +70,58 @@ function IsRecordOf(
       propertyName: propertyName as string,
       validator: {
         validate: (value: unknown) =>
-          value !== null &&
-          typeof value === 'object' &&
-          !Array.isArray(value) &&
-          Object.entries(value).every(([k, v]) => keyPattern.test(k) && isValue(v)),
+          isMapping(value) && Object.entries(value).every(([k, v]) => keyPattern.test(k) && isValue(v)),
         defaultMessage: (args?: ValidationArguments) => {
           const value = args?.value as unknown;
-          if (value === null || typeof value !== 'object' || Array.isArray(value)) return `must be a map of ${valueDescription}`;
-          const bad = Object.entries(value).find(([k, v]) => !keyPattern.test(k) || !isValue(v));
-          if (!bad) return `must be a map of ${valueDescription}`;
-          return keyPattern.test(bad[0])
-            ? `${JSON.stringify(bad[0])} must be ${valueDescription}`
-            : `${JSON.stringify(bad[0])} is not a valid name (letters, digits, ".", "_", "-")`;
+          if (!isMapping(value)) return `must be a mapping of names to ${valueDescription}`;
+          return Object.entries(value)
+            .filter(([k, v]) => !keyPattern.test(k) || !isValue(v))
+            .map(([k]) =>
+              keyPattern.test(k)
+                ? `${JSON.stringify(k)} must be ${valueDescription}`
+                : `${JSON.stringify(k)} is not a valid name (letters, digits, ".", "_", "-")`,
+            )
+            .join('; ');
         },
       },
     });
 }
 
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function apply(...decorators: PropertyDecorator[]): PropertyDecorator {
+  return (target, propertyName) => decorators.forEach((decorate) => decorate(target, propertyName));
+}
+
+/** A nested section. `@IsObject` because class-validator would otherwise accept a list here. */
+function Mapping(dto: () => new () => object): PropertyDecorator {
+  return apply(IsObject({ message: 'must be a mapping' }), ValidateNested(), Type(dto));
+}
+
+/** A list of sections; an item that is not a mapping is reported at its own index. */
+function ListOf(dto: () => new () => object): PropertyDecorator {
+  return apply(
+    IsArray({ message: 'must be a list' }),
+    ValidateNested({ each: true }),
+    Type(dto),
+    // class-validator walks into a list nested in the list as if it were an item (and accepts an
+    // empty one); as `null` it is reported as "not a mapping" instead.
+    Transform(({ value }: { value: unknown }) =>
+      Array.isArray(value) ? value.map((item: unknown) => (Array.isArray(item) ? null : item)) : value,
+    ),
+  );
+}
+
 const isNonEmptyString = (v: unknown) => typeof v === 'string' && v.length > 0;
 
 export function isOAuthKey(v: unknown): v is { oauth: string; credentialsFile: string } {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
-  const keys = Object.keys(v);
-  const o = v as Record<string, unknown>;
+  if (!isMapping(v)) return false;
   return (
-    keys.every((k) => k === 'oauth' || k === 'credentialsFile') &&
-    isNonEmptyString(o.oauth) &&
-    isNonEmptyString(o.credentialsFile)
+    Object.keys(v).every((k) => k === 'oauth' || k === 'credentialsFile') &&
+    isNonEmptyString(v.oauth) &&
+    isNonEmptyString(v.credentialsFile)
   );
 }
 
@@ -122,8 +147,7 @@ export class ServiceDto {
   baseUrl!: string;
 
   @IsOptional()
-  @ValidateNested()
-  @Type(() => ServiceAuthDto)
+  @Mapping(() => ServiceAuthDto)
   auth?: ServiceAuthDto;
 
   @IsOptional()
@@ -169,14 +193,11 @@ export class ProviderDto {
   apiKeys!: Record<string, string | { oauth: string; credentialsFile: string }>;
 
   @IsOptional()
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => ServiceDto)
+  @ListOf(() => ServiceDto)
   services?: ServiceDto[];
 
   @IsOptional()
-  @ValidateNested()
-  @Type(() => LlmDto)
+  @Mapping(() => LlmDto)
   llm?: LlmDto;
 }
 
@@ -254,13 +275,11 @@ export class GatewayConfigDto {
   listen?: string;
 
   @IsOptional()
-  @ValidateNested()
-  @Type(() => HttpDto)
+  @Mapping(() => HttpDto)
   http?: HttpDto;
 
   @IsOptional()
-  @ValidateNested()
-  @Type(() => LoggingDto)
+  @Mapping(() => LoggingDto)
   logging?: LoggingDto;
 
   @IsOptional()
@@ -272,18 +291,14 @@ export class GatewayConfigDto {
   @Min(0)
   shutdownGraceMs?: number;
 
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => ProviderDto)
+  @ListOf(() => ProviderDto)
   providers!: ProviderDto[];
 
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => UserDto)
+  @ListOf(() => UserDto)
   users!: UserDto[];
 
   /** The model map (see messages/models); validated there. */
   @IsOptional()
-  @IsObject()
+  @IsObject({ message: 'must be a mapping' })
   models?: Record<string, unknown>;
 }

@@ -27,7 +27,11 @@ export class GatewayConfigService implements OnApplicationBootstrap, OnModuleDes
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.watcher = new ConfigFileWatcher(this.store.path, () => void this.store.reload());
+    this.watcher = new ConfigFileWatcher(
+      this.store.path,
+      () => void this.store.reload(),
+      (error) => this.logger.warn({ err: error }, 'config file watcher failed; hot reload may have stopped'),
+    );
     await this.watcher.start();
   }
 

@@ -92,11 +92,26 @@ export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/**
+ * Freezes `value` and everything reachable from it. `Object.freeze` alone leaves a Map's entries
+ * writable, so a frozen Map's `set`, `delete` and `clear` throw too. Typed arrays (a user's key
+ * digest) can't be frozen and stay as they are.
+ */
 export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    if (value instanceof Map) for (const v of value.values() as Iterable<unknown>) deepFreeze(v);
-    else for (const v of Object.values(value)) deepFreeze(v);
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || Object.isFrozen(value)) return value;
+  if (value instanceof Map) {
+    for (const method of ['set', 'delete', 'clear']) {
+      Object.defineProperty(value, method, { value: refuseMapWrite(method) });
+    }
   }
+  Object.freeze(value);
+  if (value instanceof Map) for (const v of value.values() as Iterable<unknown>) deepFreeze(v);
+  else for (const v of Object.values(value)) deepFreeze(v);
   return value;
+}
+
+function refuseMapWrite(method: string): () => never {
+  return () => {
+    throw new TypeError(`Cannot ${method} entries of a frozen config map`);
+  };
 }

@@ -22,11 +22,13 @@ export interface GatewayMetricSet {
   tokens: Counter<'user' | 'provider' | 'model' | 'type'>;
   configReloads: Counter<'result'>;
   configInfo: Gauge<'hash'>;
+  conversationLogDropped: Counter;
 }
 
 /** What the gateway records; plain TypeScript over prom-client metric objects. */
 export class GatewayMetrics {
   private knownTypes: { config: GatewayConfig; types: ReadonlySet<string> } | undefined;
+  private droppedSeen = 0;
 
   constructor(private readonly m: GatewayMetricSet) {}
 
@@ -71,6 +73,13 @@ export class GatewayMetrics {
 
   configReload(ok: boolean): void {
     this.m.configReloads.inc({ result: ok ? 'success' : 'failure' });
+  }
+
+  /** `total` is the log's running count of dropped entries; the counter follows it. */
+  conversationLogDropped(total: number): void {
+    const delta = total - this.droppedSeen;
+    if (delta > 0) this.m.conversationLogDropped.inc(delta);
+    this.droppedSeen = Math.max(this.droppedSeen, total);
   }
 
   configLoaded(hash: string): void {

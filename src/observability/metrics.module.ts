@@ -23,9 +23,10 @@ export class MetricsService extends GatewayMetrics implements OnModuleInit {
     @InjectMetric(METRIC.tokens) tokens: Counter<'user' | 'provider' | 'model' | 'type'>,
     @InjectMetric(METRIC.configReloads) configReloads: Counter<'result'>,
     @InjectMetric(METRIC.configInfo) configInfo: Gauge<'hash'>,
+    @InjectMetric(METRIC.conversationLogDropped) conversationLogDropped: Counter,
     private readonly config: GatewayConfigService,
   ) {
-    super({ requests, latency, inflight, firstByte, upstreamErrors, tokens, configReloads, configInfo });
+    super({ requests, latency, inflight, firstByte, upstreamErrors, tokens, configReloads, configInfo, conversationLogDropped });
   }
 
   onModuleInit(): void {
@@ -50,6 +51,7 @@ export class MetricsService extends GatewayMetrics implements OnModuleInit {
     makeCounterProvider({ name: METRIC.tokens, help: 'Tokens reported by upstreams, by user, provider, model and type.', labelNames: ['user', 'provider', 'model', 'type'] }),
     makeCounterProvider({ name: METRIC.configReloads, help: 'Config reload attempts by result.', labelNames: ['result'] }),
     makeGaugeProvider({ name: METRIC.configInfo, help: 'The config this replica runs (1 for its content hash).', labelNames: ['hash'] }),
+    makeCounterProvider({ name: METRIC.conversationLogDropped, help: 'Conversation log entries dropped because the write queue was full.' }),
     MetricsService,
   ],
   exports: [MetricsService],

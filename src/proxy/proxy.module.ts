@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
-import { PROVIDER_KEY_SOURCE, StaticProviderKeySource } from '../providers/provider-key.source.js';
+import { ProvidersModule } from '../providers/providers.module.js';
 import { ProxyController } from './proxy.controller.js';
 import { ProxyService } from './proxy.service.js';
 
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, ProvidersModule],
   controllers: [ProxyController],
-  providers: [ProxyService, { provide: PROVIDER_KEY_SOURCE, useClass: StaticProviderKeySource }],
+  providers: [ProxyService],
 })
 export class ProxyModule {}

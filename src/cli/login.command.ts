@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { confirm, isCancel } from '@clack/prompts';
+import type { Command } from 'commander';
+import { parseConfig } from '../config/config-loader.js';
+import { writeFileAtomic } from '../providers/atomic-write.js';
+import { writeCredentialsFile } from '../providers/credentials-file.js';
+import { OAUTH_PROVIDER_IDS, oauthProvider, unknownOAuthProviderMessage, type OAuthProviderId } from '../providers/oauth-providers.js';
+import { action, CliError } from './cli-error.js';
+import { addProviderKey } from './config-edit.js';
+import { LineInput } from './line-input.js';
+import { runOAuthLogin, type LoginIO } from './oauth-login.js';
+import { defaultConfigPath, defaultCredentialsPath } from './piapi-home.js';
+import { providerEntry, templateForOAuth } from './provider-templates.js';
+
+interface LoginCommandOptions {
+  out?: string;
+  /** A path, or false for --no-config. */
+  config?: string | false;
+  providerName?: string;
+  keyName?: string;
+  yes?: boolean;
+  enterprise?: string;
+  timeout: string;
+}
+
+export function registerLoginCommand(program: Command): void {
+  program
+    .command('login')
+    .description('log in to a subscription with OAuth, save the credentials and offer to add them to the config')
+    .argument('<provider>', OAUTH_PROVIDER_IDS.join(' | '))
+    .option('--out <file>', 'credentials file to write, mode 0600 (default ~/.piapi/credentials/<provider>.json)')
+    .option('-c, --config <file>', 'config to add the OAuth-backed key to (default ~/.piapi/config.yaml when present)')
+    .option('--no-config', 'only save the credentials; leave every config alone')
+    .option('--provider-name <name>', 'piapi provider to add the key to (default: chatgpt, claude or copilot)')
+    .option('--key-name <name>', 'name of the key in the provider\'s apiKeys (default: the OAuth provider id)')
+    .option('-y, --yes', 'add the key to the config without asking')
+    .option('--enterprise <domain>', 'GitHub Enterprise domain (github-copilot; default github.com)')
+    .option('--timeout <seconds>', 'give up after this long without a completed login', '600')
+    .action(action(login));
+}
+
+async function login(providerId: string, options: LoginCommandOptions): Promise<void> {
+  const provider = oauthProvider(providerId);
+  if (!provider) throw new CliError(unknownOAuthProviderMessage(providerId));
+  const oauth = providerId as OAuthProviderId;
+  const timeoutMs = Number(options.timeout) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CliError(`--timeout must be a number of seconds, not ${JSON.stringify(options.timeout)}`);
+  const out = resolve(options.out ?? defaultCredentialsPath(oauth));
+
+  const input = new LineInput();
+  const io: LoginIO = {
+    say: (text) => process.stderr.write(text),
+    ask: (question) => {
+      process.stderr.write(`${question}: `);
+      return input.next();
+    },
+    interactive: process.stdin.isTTY === true,
+  };
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new CliError(`login timed out after ${options.timeout} s`));
+    }, timeoutMs);
+  });
+  let credentials;
+  try {
+    credentials = await Promise.race([runOAuthLogin(provider, io, { enterprise: options.enterprise, signal: abort.signal }), timedOut]);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`login failed: ${oneLine(err)}`);
+  } finally {
+    clearTimeout(timer);
+    input.close();
+  }
+  await writeCredentialsFile(out, credentials);
+  process.stderr.write(`\nLogged in. Credentials saved to ${out} (mode 0600).\n`);
+
+  if (options.config !== false) await offerConfigEntry(oauth, out, options);
+  // pi-ai's callback server may still hold the browser's keep-alive connection.
+  process.exit(0);
+}
+
+async function offerConfigEntry(oauth: OAuthProviderId, credentialsFile: string, options: LoginCommandOptions): Promise<void> {
+  const template = templateForOAuth(oauth);
+  const providerName = options.providerName ?? template.providerName;
+  const keyName = options.keyName ?? oauth;
+  const key = { oauth, credentialsFile };
+  const configPath = typeof options.config === 'string' ? options.config : defaultConfigPath();
+  const snippet = `apiKeys:\n      ${keyName}: { oauth: ${oauth}, credentialsFile: ${credentialsFile} }`;
+  if (!existsSync(configPath)) {
+    process.stderr.write(`No config at ${configPath}. To use the login, add to a provider:\n    ${snippet}\nor run "piapi ui".\n`);
+    return;
+  }
+  const text = await readFile(configPath, 'utf8');
+  const edited = addProviderKey(text, {
+    providerName,
+    keyName,
+    key,
+    newProvider: () => providerEntry(template, providerName, keyName, key, undefined),
+  });
+  const checked = parseConfig(edited.text);
+  if (!checked.ok) {
+    throw new CliError(`the config would not be valid after the change, so it was left alone:\n  ${checked.errors.join('\n  ')}`);
+  }
+  if (!options.yes) {
+    if (!process.stdin.isTTY) {
+      process.stderr.write(`Not changing ${configPath} without --yes. It would have ${edited.change}.\n`);
+      return;
+    }
+    const answer = await confirm({ message: `Update ${configPath}: ${edited.change}?` });
+    if (isCancel(answer) || !answer) {
+      process.stderr.write(`${configPath} left unchanged.\n`);
+      return;
+    }
+  }
+  const mode = (await stat(configPath)).mode & 0o777;
+  await writeFileAtomic(configPath, edited.text, mode);
+  process.stderr.write(`Updated ${configPath}: ${edited.change}. Point users at it with providerName: ${providerName}, providerKeyName: ${keyName}.\n`);
+}
+
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/;\s*stack=[\s\S]*$/, '').replace(/\s+/g, ' ').trim();
+}

@@ -1,0 +1,262 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import {
+  getModels,
+  getProviders,
+  streamSimple,
+  type Api,
+  type AssistantMessageEvent,
+  type KnownProvider,
+  type Model,
+  type Usage,
+} from '@mariozechner/pi-ai';
+import type { FastifyReply } from 'fastify';
+import type { AuthenticatedRequest } from '../auth/api-key.guard.js';
+import type { GatewayConfig, Provider, User } from '../config/gateway-config.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { MetricsService } from '../observability/metrics.module.js';
+import type { UpstreamErrorReason } from '../observability/metric-names.js';
+import { requestFacts } from '../observability/request-facts.js';
+import { PROVIDER_KEY_SOURCE, type ProviderKeySource } from '../providers/provider-key.source.js';
+import type { AnthropicRequest } from './anthropic/anthropic-request.js';
+import { AnthropicEventTranscoder, type TranscoderOptions } from './anthropic/event-transcoder.js';
+import { AnthropicMessageAggregator } from './anthropic/message-aggregator.js';
+import { requestToContext } from './anthropic/request-to-context.js';
+import { validateCountTokensRequest, validateMessagesRequest } from './anthropic/request-validation.js';
+import { encodeSseEvent, encodeSseEvents } from './anthropic/sse-encoder.js';
+import { countTokens } from './anthropic/token-count.js';
+import { anthropicErrorBody, upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
+import { ConversationLogs } from './conversation-logs.js';
+import { readJsonBody } from './json-body.js';
+import { modelAliases, resolveModel } from './models/model-map.js';
+import { buildPiModel } from './models/pi-model-factory.js';
+import { SseResponse } from './sse-response.js';
+
+/** Silence after which an SSE stream gets a keep-alive (Anthropic sends `ping` events too). */
+const PING_EVERY_MS = Number(process.env.PIAPI_SSE_PING_MS ?? 10_000);
+const PING_FRAME = encodeSseEvent({ type: 'ping' });
+
+interface Call {
+  request: AnthropicRequest;
+  user: User;
+  provider: Provider;
+  model: Model<Api>;
+  responseModel: string;
+  events: AsyncIterable<AssistantMessageEvent>;
+  transcoder: TranscoderOptions;
+}
+
+/** `/v1/messages`, `/v1/messages/count_tokens` and `/v1/models` on the caller's provider through pi-ai. */
+@Injectable()
+export class MessagesService implements OnModuleDestroy {
+  private readonly conversations = new ConversationLogs();
+
+  constructor(
+    @Inject(PROVIDER_KEY_SOURCE) private readonly keys: ProviderKeySource,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async messages(req: AuthenticatedRequest, reply: FastifyReply): Promise<void> {
+    const request = validateMessagesRequest(await readJsonBody(req.raw, req.config.http.maxBodyBytes));
+    const abort = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    const call = await this.start(req, request, abort.signal);
+    const conversation = this.conversations.for(req.config);
+    const record = conversation ? new AnthropicMessageAggregator(call.transcoder) : undefined;
+    const observe = (event: AssistantMessageEvent) => {
+      record?.push(event);
+      this.observe(call, event, abort.signal);
+    };
+    let outcome: unknown;
+    try {
+      if (request.stream) await this.stream(call, reply, observe, abort.signal);
+      else await this.single(call, reply, observe);
+    } finally {
+      if (conversation && record) {
+        try {
+          outcome = record.result();
+        } catch (err) {
+          outcome = { error: err instanceof Error ? err.message : String(err) };
+        }
+        conversation.log({
+          time: new Date().toISOString(),
+          request_id: String(req.id),
+          user: req.caller.name,
+          provider: call.provider.name,
+          model: call.model.id,
+          request,
+          response: outcome,
+        });
+        this.metrics.conversationLogDropped(conversation.dropped);
+      }
+    }
+  }
+
+  async countTokens(req: AuthenticatedRequest): Promise<{ input_tokens: number }> {
+    const request = validateCountTokensRequest(await readJsonBody(req.raw, req.config.http.maxBodyBytes));
+    const provider = llmProvider(req.caller);
+    const resolved = resolveModel(req.config, provider, request);
+    return { input_tokens: await countTokens(request, buildPiModel(provider, resolved.targetModel)) };
+  }
+
+  models(req: AuthenticatedRequest, query: { limit?: string; after_id?: string; before_id?: string }): unknown {
+    const provider = req.caller.provider;
+    const ids = new Map<string, string>();
+    for (const alias of modelAliases(req.config, provider.name)) ids.set(alias.id, alias.id);
+    for (const model of registryModels(provider)) if (!ids.has(model.id)) ids.set(model.id, model.name);
+    let all = [...ids].map(([id, name]) => ({ type: 'model', id, display_name: name, created_at: '1970-01-01T00:00:00Z' }));
+    if (query.after_id) all = all.slice(all.findIndex((m) => m.id === query.after_id) + 1);
+    if (query.before_id) {
+      const end = all.findIndex((m) => m.id === query.before_id);
+      if (end >= 0) all = all.slice(0, end);
+    }
+    const limit = Math.min(Math.max(Number(query.limit ?? 1000) || 1000, 1), 1000);
+    const data = all.slice(0, limit);
+    return { data, has_more: all.length > limit, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.conversations.close();
+  }
+
+  private async start(req: AuthenticatedRequest, request: AnthropicRequest, signal: AbortSignal): Promise<Call> {
+    const config: GatewayConfig = req.config;
+    const user = req.caller;
+    const provider = llmProvider(user);
+    const resolved = resolveModel(config, provider, request);
+    const facts = requestFacts(req.raw);
+    facts.model = resolved.targetModel;
+    const model = buildPiModel(provider, resolved.targetModel);
+    const { context, options, emitThinking } = requestToContext(request, { model, reasoning: resolved.reasoning });
+    const key = await this.keys.resolve(user.key);
+    let upstreamStatus: number | undefined;
+    const sessionId = req.headers['x-claude-code-session-id'];
+    let events: AsyncIterable<AssistantMessageEvent>;
+    try {
+      events = streamSimple(model, context, {
+        ...options,
+        apiKey: key.secret,
+        signal,
+        headers: provider.llm?.headers,
+        // One transport everywhere (Node 20 and 22 alike): what the fakes and the pass-through speak.
+        transport: 'sse',
+        sessionId: typeof sessionId === 'string' ? sessionId : options.sessionId,
+        onResponse: (response) => {
+          upstreamStatus = response.status;
+        },
+      });
+    } catch (err) {
+      throw upstreamErrorToGatewayError({ stopReason: 'error', errorMessage: err instanceof Error ? err.message : String(err) });
+    }
+    return {
+      request,
+      user,
+      provider,
+      model,
+      responseModel: resolved.responseModel,
+      events,
+      transcoder: { model: resolved.responseModel, emitThinking, observedStatus: () => upstreamStatus },
+    };
+  }
+
+  /**
+   * Streams Anthropic SSE. Headers wait for the first output, so an upstream failing before it
+   * answers with a real HTTP status; after a long silence the stream opens anyway (with SSE
+   * comments as keep-alives) and a later failure becomes an `error` event.
+   */
+  private async stream(call: Call, reply: FastifyReply, observe: (e: AssistantMessageEvent) => void, signal: AbortSignal): Promise<void> {
+    const transcoder = new AnthropicEventTranscoder(call.transcoder);
+    let sse: SseResponse | undefined;
+    const started = process.hrtime.bigint();
+    const open = (): SseResponse => {
+      if (sse) return sse;
+      sse = new SseResponse(PING_EVERY_MS, () => (transcoder.started ? PING_FRAME : ': ping\n\n'));
+      void reply
+        .code(200)
+        .header('content-type', 'text/event-stream; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .send(sse.stream);
+      return sse;
+    };
+    const early = setTimeout(open, PING_EVERY_MS);
+    try {
+      for await (const event of call.events) {
+        observe(event);
+        const out = transcoder.push(event);
+        if (transcoder.failure) break;
+        if (out.length > 0) {
+          const first = !sse;
+          await open().write(encodeSseEvents(out));
+          if (first) this.metrics.firstByte('messages', Number(process.hrtime.bigint() - started) / 1e9);
+        }
+        if (transcoder.finished || signal.aborted) break;
+      }
+    } catch (err) {
+      if (!sse) throw upstreamErrorToGatewayError({ stopReason: 'error', errorMessage: err instanceof Error ? err.message : String(err) });
+      sse.end(encodeSseEvent({ type: 'error', error: anthropicErrorBody(new GatewayError(ErrorCode.UpstreamError, 'Upstream stream failed')) }));
+      return;
+    } finally {
+      clearTimeout(early);
+    }
+    const tail = transcoder.end();
+    const failure = transcoder.failure;
+    if (failure && !sse) throw failure;
+    if (failure) {
+      // Only keep-alive comments went out: the client still needs an error it can parse.
+      sse?.end(encodeSseEvent({ type: 'error', error: anthropicErrorBody(failure) }));
+      return;
+    }
+    open().end(encodeSseEvents(tail));
+  }
+
+  private async single(call: Call, reply: FastifyReply, observe: (e: AssistantMessageEvent) => void): Promise<void> {
+    const aggregator = new AnthropicMessageAggregator(call.transcoder);
+    for await (const event of call.events) {
+      observe(event);
+      aggregator.push(event);
+    }
+    const message = aggregator.result();
+    await reply.code(200).header('content-type', 'application/json').send(JSON.stringify(message));
+  }
+
+  /** Token usage and upstream failures, for metrics. */
+  private observe(call: Call, event: AssistantMessageEvent, signal: AbortSignal): void {
+    if (event.type === 'done') {
+      this.metrics.tokens(call.user.name, call.provider.name, usageOf(event.message.usage), call.model.id);
+    } else if (event.type === 'error') {
+      if (event.error.usage) this.metrics.tokens(call.user.name, call.provider.name, usageOf(event.error.usage), call.model.id);
+      const reason = signal.aborted ? 'aborted' : reasonOf(upstreamErrorToGatewayError(event.error, call.transcoder.observedStatus?.()));
+      if (reason) this.metrics.upstreamError('messages', call.provider.name, reason);
+    }
+  }
+}
+
+function llmProvider(user: User): Provider {
+  if (!user.provider.llm) {
+    throw new GatewayError(
+      ErrorCode.NotFound,
+      `Provider "${user.provider.name}" has no llm block: it is reachable through /piapi/<service_type>/ only`,
+    );
+  }
+  return user.provider;
+}
+
+function registryModels(provider: Provider): Model<Api>[] {
+  const id = provider.llm?.provider;
+  if (!id || !(getProviders() as string[]).includes(id)) return [];
+  return getModels(id as KnownProvider);
+}
+
+function usageOf(usage: Usage): { model?: string; input: number; output: number; cacheRead: number; cacheWrite: number } {
+  return { input: usage.input, output: usage.output, cacheRead: usage.cacheRead, cacheWrite: usage.cacheWrite };
+}
+
+function reasonOf(error: GatewayError): UpstreamErrorReason | undefined {
+  if (error.status === 429) return '429';
+  if (error.code === ErrorCode.UpstreamTimeout || error.code === ErrorCode.UpstreamIdle) return 'timeout';
+  if (error.code === ErrorCode.UpstreamUnreachable) return 'connect';
+  if (error.status >= 500) return '5xx';
+  return undefined;
+}

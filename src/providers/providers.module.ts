@@ -1,0 +1,38 @@
+import { Logger, Module } from '@nestjs/common';
+import { DEFAULT_REFRESH_MARGIN_MS, OAuthCredentialStore } from './oauth-credential-store.js';
+import './oauth-keys.config.js';
+import { OAuthProviderKeySource } from './oauth-provider-key.source.js';
+import { PROVIDER_KEY_SOURCE } from './provider-key.source.js';
+
+/**
+ * Provider keys for every feature that calls upstreams (pass-through proxy, Messages API): one
+ * credential store per gateway, so refreshes of a credentials file are shared by all of them.
+ */
+@Module({
+  providers: [
+    {
+      provide: OAuthCredentialStore,
+      useFactory: () => {
+        const logger = new Logger('OAuth');
+        return new OAuthCredentialStore({
+          refreshMarginMs: refreshMarginFromEnv(process.env.PIAPI_OAUTH_REFRESH_MARGIN_MS),
+          warn: (message) => logger.warn(message),
+        });
+      },
+    },
+    {
+      provide: PROVIDER_KEY_SOURCE,
+      useFactory: (store: OAuthCredentialStore) => new OAuthProviderKeySource(store),
+      inject: [OAuthCredentialStore],
+    },
+  ],
+  exports: [PROVIDER_KEY_SOURCE, OAuthCredentialStore],
+})
+export class ProvidersModule {}
+
+function refreshMarginFromEnv(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_REFRESH_MARGIN_MS;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0) throw new Error(`PIAPI_OAUTH_REFRESH_MARGIN_MS must be a whole number of milliseconds, not ${JSON.stringify(value)}`);
+  return ms;
+}

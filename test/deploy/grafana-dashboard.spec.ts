@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allPanels, dashboardQueries, readDashboard, withGrafanaVariables } from './support/monitoring-queries.js';
+import { ensurePromtool, runPromtool, type PromtoolLookup } from './support/promtool.js';
+
+const dashboard = readDashboard();
+const panels = allPanels(dashboard);
+const queries = dashboardQueries(dashboard);
+const DS = '${DS_PROMETHEUS}';
+
+/** Queries of panels whose PromQL matches `pattern`. */
+const matching = (pattern: RegExp) => queries.filter((q) => pattern.test(q.expr));
+
+describe('Grafana dashboard', () => {
+  it('selects its Prometheus datasource through the DS_PROMETHEUS variable', () => {
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource', query: 'prometheus' }),
+    );
+    // __inputs would make provisioning leave ${DS_PROMETHEUS} unresolved.
+    expect(dashboard.__inputs).toBeUndefined();
+    for (const panel of panels.filter((p) => p.type !== 'row')) {
+      expect(panel.datasource, panel.title).toEqual({ type: 'prometheus', uid: DS });
+      for (const target of panel.targets ?? []) expect(target.datasource, panel.title).toEqual({ type: 'prometheus', uid: DS });
+    }
+  });
+
+  it('has a stable uid, unique panel ids and panels inside the 24-column grid', () => {
+    expect(dashboard.uid).toBe('piapi-gateway');
+    const ids = panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { gridPos, title } of panels) expect(gridPos.x + gridPos.w, title).toBeLessThanOrEqual(24);
+  });
+
+  it('gives every non-row panel at least one query', () => {
+    for (const panel of panels.filter((p) => p.type !== 'row')) expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+  });
+
+  it('uses $__rate_interval for every rate and increase window', () => {
+    for (const { source, expr } of queries) {
+      for (const window of expr.matchAll(/\b(?:rate|increase|irate)\(\s*[^[]*\[([^\]]+)\]/g)) {
+        expect(window[1], source).toBe('$__rate_interval');
+      }
+    }
+  });
+
+  it('shows request rate and error ratio by service type', () => {
+    expect(matching(/sum by \(service_type\) \(rate\(piapi_requests_total\[/)).not.toHaveLength(0);
+    expect(matching(/status_class="5xx".*\/.*piapi_requests_total/)).not.toHaveLength(0);
+  });
+
+  it('shows latency p50, p95 and p99 from the latency histogram', () => {
+    for (const q of ['0.5', '0.95', '0.99']) {
+      expect(
+        matching(new RegExp(`histogram_quantile\\(${q}, sum by \\(le, service_type\\) \\(rate\\(piapi_request_latency_seconds_bucket`)),
+        q,
+      ).toHaveLength(1);
+    }
+  });
+
+  it('shows time to first byte, in-flight requests and upstream errors by reason', () => {
+    expect(matching(/histogram_quantile\(.*piapi_stream_first_byte_seconds_bucket/)).not.toHaveLength(0);
+    expect(matching(/piapi_inflight_requests/)).not.toHaveLength(0);
+    expect(matching(/sum by \([^)]*\breason\b[^)]*\) \(rate\(piapi_upstream_errors_total/)).not.toHaveLength(0);
+  });
+
+  it('shows tokens by user and by model', () => {
+    expect(matching(/sum by \(user\) \(rate\(piapi_tokens_total/)).not.toHaveLength(0);
+    expect(matching(/sum by \([^)]*\bmodel\b[^)]*\) \(rate\(piapi_tokens_total/)).not.toHaveLength(0);
+  });
+
+  it('shows config reloads by result and the config hash of each instance', () => {
+    expect(matching(/sum by \(result\) \(increase\(piapi_config_reloads_total/)).not.toHaveLength(0);
+    expect(matching(/by \(instance, hash\) \(piapi_config_info\)/)).not.toHaveLength(0);
+  });
+});
+
+describe('Grafana dashboard queries in promtool', () => {
+  let promtool: PromtoolLookup;
+  let dir: string;
+
+  // In CI this installs Debian's prometheus package when needed and fails rather than skips.
+  beforeAll(() => {
+    promtool = ensurePromtool();
+    if (promtool.skipReason) console.warn(`skipping promtool checks: ${promtool.skipReason}`);
+    dir = mkdtempSync(join(tmpdir(), 'piapi-dashboard-'));
+  }, 600_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('parse as valid PromQL once Grafana has substituted $__rate_interval', (ctx) => {
+    ctx.skip(!promtool.path, promtool.skipReason);
+    // promtool parses every rule's expression: one recording rule per panel query.
+    const rules = queries.map((q, i) => ({ record: `dashboard:query_${i}`, expr: withGrafanaVariables(q.expr) }));
+    const file = join(dir, 'dashboard-queries.rules.yaml');
+    writeFileSync(file, stringify({ groups: [{ name: 'dashboard', rules }] }));
+    const run = runPromtool(promtool.path!, ['check', 'rules', file]);
+    const failing = run.output.match(/dashboard:query_\d+/g)?.map((r) => queries[Number(r.split('_').at(-1))].source);
+    expect(run.status, `${run.output}\n${failing?.join('\n') ?? ''}`).toBe(0);
+    expect(run.output).toContain(`SUCCESS: ${queries.length} rules found`);
+  });
+});

@@ -1,0 +1,76 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensurePromtool, runPromtool, type PromtoolLookup } from './support/promtool.js';
+import { readYaml, repoPath } from './support/repo-files.js';
+
+interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+const rules = readYaml<{ groups: { name: string; rules: AlertRule[] }[] }>('deploy/prometheus/alerts.yaml').groups.flatMap(
+  (g) => g.rules,
+);
+const unitTests = readYaml<{ tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[] }>(
+  'deploy/prometheus/alerts.test.yaml',
+).tests;
+
+describe('Prometheus alert rules', () => {
+  it('cover 5xx ratio, config reload failures, upstream down and errors, and no ready replica', () => {
+    expect(rules.map((r) => r.alert)).toEqual(
+      expect.arrayContaining([
+        'PiapiHigh5xxRatio',
+        'PiapiConfigReloadFailing',
+        'PiapiUpstreamDown',
+        'PiapiUpstreamErrorRateHigh',
+        'PiapiNoReadyReplicas',
+      ]),
+    );
+  });
+
+  it('give every alert a severity, a summary and a description', () => {
+    for (const rule of rules) {
+      expect(['critical', 'warning'], rule.alert).toContain(rule.labels?.severity);
+      expect(rule.annotations?.summary, rule.alert).toBeTruthy();
+      expect(rule.annotations?.description, rule.alert).toBeTruthy();
+    }
+  });
+
+  it('have a unit test that makes every alert fire', () => {
+    const firing = new Set(
+      unitTests.flatMap((t) => (t.alert_rule_test ?? []).filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)),
+    );
+    for (const rule of rules) expect([...firing], rule.alert).toContain(rule.alert);
+  });
+});
+
+describe('promtool', () => {
+  let promtool: PromtoolLookup;
+
+  // In CI this installs Debian's prometheus package when needed and fails rather than skips.
+  beforeAll(() => {
+    promtool = ensurePromtool();
+    if (promtool.skipReason) console.warn(`skipping promtool checks: ${promtool.skipReason}`);
+  }, 600_000);
+
+  it('accepts deploy/prometheus/alerts.yaml (promtool check rules)', (ctx) => {
+    ctx.skip(!promtool.path, promtool.skipReason);
+    const run = runPromtool(promtool.path!, ['check', 'rules', repoPath('deploy/prometheus/alerts.yaml')]);
+    expect(run.status, run.output).toBe(0);
+  });
+
+  it('accepts deploy/prometheus/prometheus.yml and the rule files it loads (promtool check config)', (ctx) => {
+    ctx.skip(!promtool.path, promtool.skipReason);
+    const run = runPromtool(promtool.path!, ['check', 'config', repoPath('deploy/prometheus/prometheus.yml')]);
+    expect(run.status, run.output).toBe(0);
+    expect(run.output).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
+  it('passes the alert unit tests of deploy/prometheus/alerts.test.yaml (promtool test rules)', (ctx) => {
+    ctx.skip(!promtool.path, promtool.skipReason);
+    const run = runPromtool(promtool.path!, ['test', 'rules', 'alerts.test.yaml'], repoPath('deploy/prometheus'));
+    expect(run.status, run.output).toBe(0);
+  });
+});
