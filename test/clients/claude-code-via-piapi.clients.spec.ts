@@ -13,7 +13,7 @@ function explain(run: ClientRun): string {
 }
 
 function hasToolOutput(req: RecordedRequest): boolean {
-  const input = (req.json() as { input?: { type?: string; output?: unknown }[] }).input ?? [];
+  const input = req.json<{ input?: { type?: string; output?: unknown }[] }>().input ?? [];
   return input.some((item) => item.type === 'function_call_output' && JSON.stringify(item.output).includes('hello-from-tool'));
 }
 
