@@ -27,7 +27,7 @@ describe('piapi keys new', () => {
     expect(first.code).toBe(0);
     const [, key, hash] = /^key: {2}(piapi-[A-Za-z0-9_-]{43})\nhash: (sha256:[0-9a-f]{64})\n$/.exec(first.stdout) ?? [];
     expect(key, first.stdout).toBeDefined();
-    expect(hash).toBe(`sha256:${createHash('sha256').update(key!).digest('hex')}`);
+    expect(hash).toBe(`sha256:${createHash('sha256').update(key).digest('hex')}`);
     expect(second.stdout).not.toContain(key);
   });
 
