@@ -6,7 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger as NestPinoLogger } from 'nestjs-pino';
-import type { DestinationStream, Logger } from 'pino';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { loadConfigFile } from './config/config-loader.js';
 import { ConfigStore } from './config/config-store.js';
@@ -18,9 +18,8 @@ import { drain } from './health/graceful-shutdown.js';
 import { LifecycleService } from './health/lifecycle.service.js';
 import { createRootLogger } from './observability/logging.module.js';
 import { requestIdFor } from './observability/request-id.js';
-import { registerRequestLog } from './observability/request-log.js';
+import { observeRequests } from './observability/request-observer.js';
 import { MetricsService } from './observability/metrics.module.js';
-import { registerRequestMetrics } from './observability/request-metrics.js';
 
 export const DEFAULT_LISTEN = ':9200';
 /** How long a draining replica keeps serving before it stops accepting (endpoint propagation). */
@@ -94,15 +93,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   );
   app.useLogger(app.get(NestPinoLogger));
   app.useGlobalFilters(new GatewayExceptionFilter());
-  configureFastify(app.getHttpAdapter().getInstance(), logger);
-  registerRequestMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService), store);
-
   const lifecycle = app.get(LifecycleService);
-  app.getHttpAdapter().getInstance().addHook('onRequest', (_req, reply, done) => {
-    lifecycle.requestOpened();
-    reply.raw.once('close', () => lifecycle.requestClosed());
-    done();
-  });
+  const fastify = app.getHttpAdapter().getInstance();
+  configureBodies(fastify);
+  observeRequests(fastify, { logger, metrics: app.get(MetricsService), store, lifecycle });
 
   try {
     await app.listen(port, host);
@@ -135,16 +129,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 }
 
-function configureFastify(fastify: FastifyInstance, logger: Logger): void {
+function configureBodies(fastify: FastifyInstance): void {
   // Bodies stay unread streams: the proxy forwards them untouched, the JSON routes read them
   // themselves with the config's current size limit.
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-  fastify.addHook('onRequest', (req, reply, done) => {
-    void reply.header('x-request-id', req.id);
-    done();
-  });
-  registerRequestLog(fastify, logger);
 }
 
 /** Requests Node's HTTP parser rejects never reach a route: answer them in JSON too. */

@@ -19,7 +19,7 @@ export class UsageTap {
   private readonly sse: boolean;
   private pending = '';
   private skipping = false;
-  private tail = '';
+  private tail: Buffer = Buffer.alloc(0);
   private readonly usage: TokenUsage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
   private seen = false;
 
@@ -32,12 +32,14 @@ export class UsageTap {
   }
 
   push(chunk: Buffer): void {
-    const text = chunk.toString('utf8');
     if (!this.sse) {
-      this.tail = (this.tail + text).slice(-JSON_TAIL_BYTES);
+      // Only the end of a JSON body matters: never decode the rest.
+      const piece = chunk.length > JSON_TAIL_BYTES ? chunk.subarray(chunk.length - JSON_TAIL_BYTES) : chunk;
+      const joined = this.tail.length === 0 ? piece : Buffer.concat([this.tail, piece]);
+      this.tail = joined.length > JSON_TAIL_BYTES ? joined.subarray(joined.length - JSON_TAIL_BYTES) : joined;
       return;
     }
-    let data = this.pending + text;
+    let data = this.pending + chunk.toString('utf8');
     let boundary = data.indexOf('\n');
     while (boundary !== -1) {
       const line = data.slice(0, boundary).replace(/\r$/, '');
@@ -133,12 +135,14 @@ export class UsageTap {
 
   private readJsonTail(): void {
     if (this.seen) return;
+    const tail = this.tail.toString('utf8');
+    if (!tail.includes('"usage"')) return;
     try {
       // Small bodies arrive whole in the tail; parse them properly.
-      this.readEvent(JSON.parse(this.tail) as Record<string, unknown>);
+      this.readEvent(JSON.parse(tail) as Record<string, unknown>);
     } catch {
       // A large body's tail is not JSON; usage is the last object in these formats.
-      const match = /"usage"\s*:\s*(\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\})/.exec(this.tail);
+      const match = /"usage"\s*:\s*(\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\})/.exec(tail);
       if (!match) return;
       try {
         const usage = JSON.parse(match[1]) as Record<string, unknown>;
