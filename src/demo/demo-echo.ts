@@ -16,7 +16,7 @@ export function echoOf(
   for (const [name, value] of query) maskedQuery[name] = /key|token|secret/i.test(name) ? mask(value) : value;
   const maskedHeaders: Record<string, string | string[] | undefined> = {};
   for (const [name, value] of Object.entries(headers)) {
-    maskedHeaders[name] = SECRET_HEADERS.has(name) && typeof value === 'string' ? mask(value) : value;
+    maskedHeaders[name] = SECRET_HEADERS.has(name) && typeof value === 'string' ? maskCredential(value) : value;
   }
   const text = body.toString('utf8');
   let json: unknown;
@@ -34,6 +34,12 @@ export function echoOf(
     body_bytes: body.length,
     body: json ?? (text.length <= 4096 ? text : `${text.slice(0, 4096)}…`),
   };
+}
+
+/** `Bearer <token>` keeps its scheme in clear. */
+function maskCredential(value: string): string {
+  const scheme = /^(Bearer|Basic)\s+/i.exec(value);
+  return scheme ? scheme[0] + mask(value.slice(scheme[0].length)) : mask(value);
 }
 
 /** Keeps a short prefix so a reader can tell which key was injected without seeing it. */

@@ -31,6 +31,7 @@ import { readJsonBody } from './json-body.js';
 import { modelAliases, resolveModel } from './models/model-map.js';
 import { buildPiModel } from './models/pi-model-factory.js';
 import { SseResponse } from './sse-response.js';
+import { guardUpstream } from './upstream-guard.js';
 
 /** Silence after which an SSE stream gets a keep-alive (Anthropic sends `ping` events too). */
 const PING_EVERY_MS = Number(process.env.PIAPI_SSE_PING_MS ?? 10_000);
@@ -127,6 +128,7 @@ export class MessagesService implements OnModuleDestroy {
     const provider = llmProvider(user);
     const resolved = resolveModel(config, provider, request);
     const facts = requestFacts(req.raw);
+    facts.serviceType = 'messages';
     facts.model = resolved.targetModel;
     const model = buildPiModel(provider, resolved.targetModel);
     const { context, options, emitThinking } = requestToContext(request, { model, reasoning: resolved.reasoning });
@@ -134,11 +136,13 @@ export class MessagesService implements OnModuleDestroy {
     let upstreamStatus: number | undefined;
     const sessionId = req.headers['x-claude-code-session-id'];
     let events: AsyncIterable<AssistantMessageEvent>;
+    // Cancelled by the client going away, or by the guard when the upstream stalls.
+    const upstream = new AbortController();
     try {
-      events = streamSimple(model, context, {
+      const piEvents = streamSimple(model, context, {
         ...options,
         apiKey: key.secret,
-        signal,
+        signal: AbortSignal.any([signal, upstream.signal]),
         headers: provider.llm?.headers,
         // One transport everywhere (Node 20 and 22 alike): what the fakes and the pass-through speak.
         transport: 'sse',
@@ -146,6 +150,12 @@ export class MessagesService implements OnModuleDestroy {
         onResponse: (response) => {
           upstreamStatus = response.status;
         },
+      });
+      events = guardUpstream(piEvents, {
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        idleTimeoutMs: config.http.idleTimeoutMs,
+        abortUpstream: () => upstream.abort(),
+        model,
       });
     } catch (err) {
       throw upstreamErrorToGatewayError({ stopReason: 'error', errorMessage: err instanceof Error ? err.message : String(err) });

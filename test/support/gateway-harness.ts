@@ -35,12 +35,12 @@ export interface TestGateway extends RunningGateway {
 }
 
 /** Starts a real gateway on 127.0.0.1:0 with `yaml` as its config file in a temp dir. */
-export async function startTestGateway(yaml: string): Promise<TestGateway> {
+export async function startTestGateway(yaml: string, options: { listen?: string } = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'piapi-test-'));
   const configPath = join(dir, 'config.yaml');
   await writeFile(configPath, yaml);
   const logs = new LogCapture();
-  const gateway = await startGateway({ configPath, listen: '127.0.0.1:0', logDestination: logs });
+  const gateway = await startGateway({ configPath, listen: options.listen ?? '127.0.0.1:0', logDestination: logs });
   return {
     ...gateway,
     dir,
