@@ -17,12 +17,11 @@ export interface GatewayTarget {
   url: string;
   /** The piapi user key for it, when one was given or found. */
   key: string | undefined;
-  /** Where an in-process gateway logs, when one was started here. */
-  logFile?: string;
   /** Stops the gateway started here, if any. */
   close(): Promise<void>;
 }
 
+/** main.ts's DEFAULT_LISTEN, repeated: importing main.ts loads Nest, a second `piapi env` does not need. */
 export const DEFAULT_LISTEN = ':9200';
 
 /**
@@ -82,7 +81,8 @@ async function startInProcess(configPath: string, hostPort: string): Promise<Omi
   const logDir = join(piapiHome(), 'logs');
   mkdirSync(logDir, { recursive: true, mode: 0o700 });
   const logFile = join(logDir, 'gateway.log');
-  const logDestination = pino.destination({ dest: logFile, sync: false });
+  // Synchronous: one developer's traffic, and nothing is lost when the session ends.
+  const logDestination = pino.destination({ dest: logFile, sync: true });
   let gateway;
   try {
     gateway = await startGateway({ configPath, listen: hostPort, logDestination });
@@ -95,10 +95,6 @@ async function startInProcess(configPath: string, hostPort: string): Promise<Omi
   process.stderr.write(`piapi: started a gateway on ${running.url} for this session (logs: ${logFile})\n`);
   return {
     url: running.url,
-    logFile,
-    close: async () => {
-      await running.close();
-      logDestination.flushSync();
-    },
+    close: () => running.close(),
   };
 }

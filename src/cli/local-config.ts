@@ -35,5 +35,18 @@ export function soleUserKey(local: LocalConfig, env: NodeJS.ProcessEnv = process
   const users = (parse(local.text) as { users?: unknown } | null)?.users;
   if (!Array.isArray(users) || users.length !== 1) return undefined;
   const apiKey = (users[0] as { apiKey?: unknown } | null)?.apiKey;
-  return typeof apiKey === 'string' ? interpolateString(apiKey, env, () => undefined) : undefined;
+  if (typeof apiKey !== 'string') return undefined;
+  let unset = false;
+  const key = interpolateString(apiKey, env, () => (unset = true));
+  return unset ? undefined : key;
+}
+
+/**
+ * The errors of a config file's text as the gateway would see it, except for unset environment
+ * variables: the gateway's environment is not this shell's.
+ */
+export function configErrors(text: string): string[] {
+  const anyEnv = new Proxy(process.env, { get: (env, name) => (typeof name === 'string' ? (env[name] ?? 'set-in-the-gateway-environment') : undefined) });
+  const result = parseConfig(text, anyEnv);
+  return result.ok ? [] : result.errors;
 }

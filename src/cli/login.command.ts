@@ -3,13 +3,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { confirm, isCancel } from '@clack/prompts';
 import type { Command } from 'commander';
-import { parseConfig } from '../config/config-loader.js';
 import { writeFileAtomic } from '../providers/atomic-write.js';
 import { writeCredentialsFile } from '../providers/credentials-file.js';
 import { OAUTH_PROVIDER_IDS, oauthProvider, unknownOAuthProviderMessage, type OAuthProviderId } from '../providers/oauth-providers.js';
 import { action, CliError } from './cli-error.js';
 import { addProviderKey } from './config-edit.js';
 import { LineInput } from './line-input.js';
+import { configErrors } from './local-config.js';
 import { runOAuthLogin, type LoginIO } from './oauth-login.js';
 import { defaultConfigPath, defaultCredentialsPath } from './piapi-home.js';
 import { providerEntry, templateForOAuth } from './provider-templates.js';
@@ -52,8 +52,9 @@ async function login(providerId: string, options: LoginCommandOptions): Promise<
   const input = new LineInput();
   const io: LoginIO = {
     say: (text) => process.stderr.write(text),
+    // Only a person at a terminal needs the question; piped answers come as they are.
     ask: (question) => {
-      process.stderr.write(`${question}: `);
+      if (process.stdin.isTTY) process.stderr.write(`${question}: `);
       return input.next();
     },
     interactive: process.stdin.isTTY === true,
@@ -63,6 +64,7 @@ async function login(providerId: string, options: LoginCommandOptions): Promise<
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       abort.abort();
+      if (process.stdin.isTTY) process.stderr.write('\n');
       reject(new CliError(`login timed out after ${options.timeout} s`));
     }, timeoutMs);
   });
@@ -102,9 +104,10 @@ async function offerConfigEntry(oauth: OAuthProviderId, credentialsFile: string,
     key,
     newProvider: () => providerEntry(template, providerName, keyName, key, undefined),
   });
-  const checked = parseConfig(edited.text);
-  if (!checked.ok) {
-    throw new CliError(`the config would not be valid after the change, so it was left alone:\n  ${checked.errors.join('\n  ')}`);
+  const before = new Set(configErrors(text));
+  const introduced = configErrors(edited.text).filter((e) => !before.has(e));
+  if (introduced.length > 0) {
+    throw new CliError(`the config would not be valid after the change, so it was left alone:\n  ${introduced.join('\n  ')}`);
   }
   if (!options.yes) {
     if (!process.stdin.isTTY) {

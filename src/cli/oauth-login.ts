@@ -25,13 +25,15 @@ export interface LoginOptions {
 export function runOAuthLogin(provider: OAuthProviderInterface, io: LoginIO, options: LoginOptions = {}): Promise<OAuthCredentials> {
   const callbacks: OAuthLoginCallbacks = {
     onAuth: ({ url, instructions }) => {
-      io.say(`\nOpen this URL in a browser and log in:\n\n  ${url}\n`);
-      if (instructions) io.say(`${instructions}\n`);
+      io.say(`\nOpen this URL in a browser and log in:\n\n  ${url}\n\n`);
       if (provider.usesCallbackServer) {
+        // pi-ai's own words here promise a browser that opens by itself; piapi opens none.
         io.say(
-          'If the browser runs on another machine, it ends on a page that does not load: ' +
-            'copy that page\'s URL from the address bar, paste it here and press Enter.\n',
+          'The login finishes by itself when the browser is on this machine. If it runs on another one, ' +
+            'it ends on a page that does not load: copy that page\'s URL from the address bar, paste it here and press Enter.\n',
         );
+      } else if (instructions) {
+        io.say(`${instructions}\n`);
       }
     },
     onPrompt: async (prompt) => {

@@ -3,12 +3,12 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { cancel, confirm, intro, isCancel, log, note, outro, password, select, text } from '@clack/prompts';
 import type { Command } from 'commander';
-import { parseConfig } from '../config/config-loader.js';
 import { writeFileAtomic } from '../providers/atomic-write.js';
 import { readCredentialsFile, writeCredentialsFile } from '../providers/credentials-file.js';
 import { oauthProvider, type OAuthProviderId } from '../providers/oauth-providers.js';
 import { action, CliError } from './cli-error.js';
 import { localGatewayUrl } from './gateway-target.js';
+import { configErrors } from './local-config.js';
 import { runOAuthLogin, type LoginIO } from './oauth-login.js';
 import { defaultCredentialsPath, personalConfigPath } from './piapi-home.js';
 import { PROVIDER_TEMPLATES, type ProviderKeyValue, type ProviderTemplate } from './provider-templates.js';
@@ -70,8 +70,8 @@ async function setup(configPath: string): Promise<void> {
     userName: userName.trim(),
     userKey,
   });
-  const checked = parseConfig(configText);
-  if (!checked.ok) throw new CliError(`the answers do not make a valid config, nothing written:\n  ${checked.errors.join('\n  ')}`);
+  const errors = configErrors(configText);
+  if (errors.length > 0) throw new CliError(`the answers do not make a valid config, nothing written:\n  ${errors.join('\n  ')}`);
   await writeFileAtomic(configPath, configText, 0o600);
   note(
     [

@@ -1,5 +1,5 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OAuthCredentials } from '@mariozechner/pi-ai/oauth';
@@ -207,5 +207,42 @@ describe('OAuthCredentialStore', () => {
     await expect(store.access({ name: 'k', oauth: 'google', credentialsFile: join(dir, 'x.json') })).rejects.toThrow(
       'unknown OAuth provider "google" (supported: openai-codex, anthropic, github-copilot)',
     );
+  });
+});
+
+describe('OAuthCredentialStore with a slow or interrupted refresh', () => {
+  it('stops waiting for a slow refresh of an expired token, and still saves its rotated credentials', async () => {
+    const { key, issued } = await credentialsFile('openai-codex', -1000);
+    fake.setRefreshDelay(600);
+    const store = new OAuthCredentialStore({ refreshWaitMs: 100 });
+
+    await expect(store.access(key)).rejects.toThrow('OAuth token refresh took longer than 100 ms');
+    await new Promise((resolve) => setTimeout(resolve, 800));
+
+    const saved = await savedCredentials(key);
+    expect(saved.refresh).not.toBe(issued.refresh);
+    expect((await store.access(key)).token).toBe(saved.access);
+    expect(fake.refreshes['openai-codex']).toBe(1);
+    expect(fake.reusedRefreshTokens).toEqual([]);
+  });
+
+  it('takes over a lock file left behind by a dead process on this host', async () => {
+    const { key } = await credentialsFile('openai-codex', -1000);
+    await writeFile(`${key.credentialsFile}.lock`, `${hostname()} 999999999`);
+    const store = new OAuthCredentialStore({ lock: { waitMs: 200, staleMs: 600_000 } });
+
+    await store.access(key);
+
+    expect(fake.refreshes['openai-codex']).toBe(1);
+    await expect(stat(`${key.credentialsFile}.lock`)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('waits for a live holder of the lock, then fails an expired key clearly', async () => {
+    const { key } = await credentialsFile('openai-codex', -1000);
+    await writeFile(`${key.credentialsFile}.lock`, `${hostname()} ${process.pid}`);
+    const store = new OAuthCredentialStore({ lock: { waitMs: 200, staleMs: 600_000 } });
+
+    await expect(store.access(key)).rejects.toThrow(/timed out waiting for .*\.lock \(another process is refreshing these credentials\)/);
+    expect(fake.refreshes['openai-codex']).toBe(0);
   });
 });

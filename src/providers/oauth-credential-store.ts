@@ -24,6 +24,11 @@ export interface OAuthCredentialStoreOptions {
   refreshMarginMs?: number;
   /** After a failed refresh, requests fail fast (or keep the still-valid token) this long before the next try. */
   failureBackoffMs?: number;
+  /**
+   * How long a request waits for a refresh. The refresh itself is not abandoned: a rotated
+   * refresh token that arrives late is still saved, since the old one no longer works.
+   */
+  refreshWaitMs?: number;
   lock?: FileLockOptions;
   now?: () => number;
   /** Problems that do not fail the request (a refresh that could not be saved). Never given a token. */
@@ -59,6 +64,7 @@ export class OAuthCredentialStore {
   private readonly entries = new Map<string, Entry>();
   private readonly refreshMarginMs: number;
   private readonly failureBackoffMs: number;
+  private readonly refreshWaitMs: number;
   private readonly lock: FileLockOptions;
   private readonly now: () => number;
   private readonly warn: (message: string) => void;
@@ -66,7 +72,9 @@ export class OAuthCredentialStore {
   constructor(options: OAuthCredentialStoreOptions = {}) {
     this.refreshMarginMs = options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS;
     this.failureBackoffMs = options.failureBackoffMs ?? 10_000;
-    this.lock = options.lock ?? { waitMs: 30_000, staleMs: 60_000 };
+    this.refreshWaitMs = options.refreshWaitMs ?? 30_000;
+    // pi-ai's refresh requests have no timeout of their own; undici ends a silent one after 5 min.
+    this.lock = options.lock ?? { waitMs: 30_000, staleMs: 6 * 60_000 };
     this.now = options.now ?? Date.now;
     this.warn = options.warn ?? (() => undefined);
   }
@@ -130,11 +138,27 @@ export class OAuthCredentialStore {
   }
 
   /** One refresh per file at a time; everyone who asks meanwhile gets its result. */
-  private refresh(entry: Entry, key: OAuthKeyRef, provider: OAuthProviderInterface): Promise<OAuthCredentials> {
+  private async refresh(entry: Entry, key: OAuthKeyRef, provider: OAuthProviderInterface): Promise<OAuthCredentials> {
     entry.refreshing ??= this.refreshOnce(entry, key, provider).finally(() => {
       entry.refreshing = undefined;
     });
-    return entry.refreshing;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(keyError(key, ErrorCode.UpstreamTimeout, `OAuth token refresh took longer than ${this.refreshWaitMs} ms`)),
+        this.refreshWaitMs,
+      );
+    });
+    const current = entry.credentials as OAuthCredentials;
+    try {
+      return await Promise.race([entry.refreshing, gaveUp]);
+    } catch (err) {
+      // A slow early refresh: the current token still works meanwhile.
+      if (err instanceof GatewayError && err.code === ErrorCode.UpstreamTimeout && this.now() < current.expires) return current;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async refreshOnce(entry: Entry, key: OAuthKeyRef, provider: OAuthProviderInterface): Promise<OAuthCredentials> {

@@ -49,7 +49,7 @@ export function spawnPiapi(args: readonly string[], options: CliOptions = {}): C
     stderr += c;
     notify();
   });
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const exited = new Promise<CliRun>((resolve) =>
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -65,7 +65,7 @@ export function spawnPiapi(args: readonly string[], options: CliOptions = {}): C
     stderr: () => stderr,
     write: (text) => child.stdin!.write(text),
     exited,
-    waitFor: (pattern, timeoutMs = 15_000) =>
+    waitFor: (pattern, timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
           const match = (stdout + stderr).match(pattern);

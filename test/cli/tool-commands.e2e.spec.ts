@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 import { runPiapi } from './cli-process.js';
@@ -10,6 +10,9 @@ import { writeFakeTool, type FakeToolReport } from './fake-tool.js';
 
 const USER_KEY = 'piapi-user-tools-0123456789';
 const PROVIDER_KEY = 'sk-upstream-provider-key-42';
+
+// Each test runs real processes; on a loaded machine they start slowly.
+vi.setConfig({ testTimeout: 90_000 });
 
 let upstream: RecordingUpstream;
 let home: string;
@@ -76,8 +79,10 @@ describe('piapi code', () => {
     expect(report.request).toMatchObject({ status: 200 });
     expect(upstream.requests.at(-1)).toMatchObject({ url: '/anthropic/v1/messages' });
     expect(upstream.requests.at(-1)!.headers['x-api-key']).toBe(PROVIDER_KEY);
-    // The session's gateway is gone with it.
+    // The session's gateway is gone with it, and it logged to a file, not over claude's output.
     expect(await answersHealth(`http://127.0.0.1:${port}`)).toBe(false);
+    expect(run.stdout).toBe('');
+    expect(await readFile(join(home, '.piapi', 'logs', 'gateway.log'), 'utf8')).toContain('"path":"/piapi/cc/v1/messages"');
   });
 
   it('passes claude options given without "--" through as well', async () => {

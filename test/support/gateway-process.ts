@@ -11,8 +11,8 @@ export interface GatewayProcess {
 }
 
 /** Runs `piapi start` as a real process (needs `dist/`, built by the global setup). */
-export async function spawnGateway(configPath: string, env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [BIN, 'start', '--config', configPath, '--listen', '127.0.0.1:0'], {
+export async function spawnGateway(configPath: string, env: NodeJS.ProcessEnv = {}, node = process.execPath): Promise<GatewayProcess> {
+  const child = spawn(node, [BIN, 'start', '--config', configPath, '--listen', '127.0.0.1:0'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
