@@ -32,7 +32,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 
 # Several vitest workers may call this at once: one installs, the others wait and find promtool.
-exec 9>/tmp/piapi-setup-prometheus.lock
+exec 9>/tmp/piapi-apt.lock  # shared with the other setup scripts: one apt at a time
 flock 9
 if ! command -v promtool >/dev/null 2>&1; then
   # The package's maintainer scripts would start prometheus.service; a policy-rc.d that answers

@@ -78,3 +78,30 @@ export function clientResponseHeaders(
   out['x-request-id'] = requestId;
   return out;
 }
+
+/** Comma-separated feature lists: a key's own values join the client's instead of replacing them. */
+const LIST_HEADERS = new Set(['anthropic-beta', 'openai-beta']);
+
+/**
+ * Adds headers that belong to a provider key (an OAuth account id, the beta an OAuth token needs).
+ * They override the client's, except list headers, which are merged without duplicates.
+ */
+export function addKeyHeaders(headers: Record<string, string | string[]>, keyHeaders: Readonly<Record<string, string>>): void {
+  for (const rawName in keyHeaders) {
+    const name = rawName.toLowerCase();
+    const value = keyHeaders[rawName];
+    const existing = headers[name];
+    if (existing !== undefined && LIST_HEADERS.has(name)) {
+      const items = new Set(
+        [existing, value]
+          .flat()
+          .flatMap((v) => v.split(','))
+          .map((v) => v.trim())
+          .filter((v) => v !== ''),
+      );
+      headers[name] = [...items].join(',');
+    } else {
+      headers[name] = value;
+    }
+  }
+}

@@ -4,7 +4,7 @@ import { Agent, errors as undiciErrors } from 'undici';
 import type { HttpSettings, Service } from '../config/gateway-config.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './hop-by-hop-headers.js';
+import { addKeyHeaders, clientResponseHeaders, upstreamRequestHeaders } from './hop-by-hop-headers.js';
 import { upstreamPath } from './upstream-url.js';
 
 export interface ForwardRequest {
@@ -77,7 +77,7 @@ export class UpstreamForwarder {
     }
 
     const headers = upstreamRequestHeaders(f.req.headers, f.service, f.providerKey, f.requestId);
-    if (f.keyHeaders) for (const name in f.keyHeaders) headers[name.toLowerCase()] = f.keyHeaders[name];
+    if (f.keyHeaders) addKeyHeaders(headers, f.keyHeaders);
 
     let response;
     try {

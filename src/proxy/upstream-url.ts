@@ -23,7 +23,7 @@ export function splitProxyUrl(rawUrl: string): { serviceType: string; rest: stri
 /**
  * Checks that `rest` cannot leave the service's base path once any server along the way
  * decodes and normalizes it, and returns it unchanged (the bytes the client sent).
- * Refused: dot segments (raw, percent-encoded, double-encoded, full-width), empty segments
+ * Refused: dot segments (raw, percent-encoded, double-encoded, full-width, with `;params`), empty segments
  * (`//host`), backslashes, encoded slashes, NUL and control characters.
  */
 export function checkRestPath(rest: string): string {
@@ -43,7 +43,9 @@ export function checkRestPath(rest: string): string {
     if (FORBIDDEN_ENCODED.test(segment) || FORBIDDEN_DECODED.test(normalized)) {
       refuse('encoded separator or control character');
     }
-    if (normalized === '.' || normalized === '..' || /^\.+$/.test(normalized.trim())) refuse('dot segment');
+    // Servlet containers (Tomcat, Jetty) drop `;params` before resolving dots: `..;` is `..` there.
+    const bare = normalized.split(';')[0].trim();
+    if (/^\.+$/.test(bare)) refuse('dot segment');
   });
   return rest;
 }

@@ -1,13 +1,18 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runPiapi } from './cli-process.js';
 
 // Quotes, a dollar sign and a backslash: each shell's quoting must keep them as they are.
 const AWKWARD_KEY = `piapi-it's-"$HOME"-\\x-0123`;
 const NAMES = ['PIAPI_URL', 'ANTHROPIC_BASE_URL', 'OPENAI_BASE_URL', 'PIAPI_API_KEY', 'ANTHROPIC_API_KEY', 'OPENAI_API_KEY'];
+
+// In CI the shells are installed, so every shell is really evaluated there (never pattern-only).
+beforeAll(() => {
+  if (process.env.CI) execFileSync('bash', ['scripts/setup-shells.sh'], { stdio: 'inherit', timeout: 300_000 });
+}, 300_000);
 
 let home: string;
 beforeEach(async () => {
@@ -79,6 +84,7 @@ describe('piapi env', () => {
       if (installed(shell)) {
         expect(evaluate(shell, run.stdout)).toEqual(expected(AWKWARD_KEY));
       } else {
+        expect(process.env.CI, `${shell} must be installed in CI`).toBeUndefined();
         console.warn(`${shell} is not installed: checking the syntax by pattern only`);
         expect(run.stdout).toMatch(shell === 'fish' ? /^set -gx PIAPI_API_KEY '/m : /^export PIAPI_API_KEY='/m);
       }
