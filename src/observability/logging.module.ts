@@ -15,8 +15,19 @@ export function createRootLogger(level: string, destination?: DestinationStream)
       // No `redact`: it costs on every line, and no line carries headers, queries or bodies
       // (request lines are built field by field in request-log.ts; the test suite greps for keys).
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? bufferedStdout(),
   );
+}
+
+/**
+ * stdout through a 4 KiB buffer: one write per ~15 request lines instead of one per line (the
+ * log was the largest write cost per proxied request). Flushed every 250 ms, and on shutdown.
+ */
+function bufferedStdout(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => stream.flush(), 250).unref();
+  process.once('exit', () => stream.flushSync());
+  return stream;
 }
 
 /**

@@ -136,26 +136,52 @@ export class UsageTap {
   private readJsonTail(): void {
     if (this.seen) return;
     const tail = this.tail.toString('utf8');
-    if (!tail.includes('"usage"')) return;
+    const at = tail.lastIndexOf('"usage"');
+    if (at === -1) return;
+    // Only the usage object (and the model) are read: never a parse of the whole body.
+    const usageText = balancedObjectAfter(tail, tail.indexOf(':', at) + 1);
+    if (usageText === undefined) return;
+    let usage: Record<string, unknown>;
     try {
-      // Small bodies arrive whole in the tail; parse them properly.
-      this.readEvent(JSON.parse(tail) as Record<string, unknown>);
+      usage = JSON.parse(usageText) as Record<string, unknown>;
     } catch {
-      // A large body's tail is not JSON; usage is the last object in these formats.
-      const match = /"usage"\s*:\s*(\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\})/.exec(tail);
-      if (!match) return;
-      try {
-        const usage = JSON.parse(match[1]) as Record<string, unknown>;
-        if ('input_tokens' in usage && 'input_tokens_details' in usage) this.readResponsesUsage(usage);
-        else if ('prompt_tokens' in usage) this.readChatUsage(usage);
-        else this.readAnthropicUsage(usage);
-      } catch {
-        return;
-      }
+      return;
+    }
+    const model = /"model"\s*:\s*"([^"\\]{1,128})"/.exec(tail.slice(0, at)) ?? /"model"\s*:\s*"([^"\\]{1,128})"/.exec(tail);
+    if (model) this.setModel(model[1]);
+    if ('input_tokens_details' in usage || ('input_tokens' in usage && 'total_tokens' in usage && !('cache_read_input_tokens' in usage))) {
+      this.readResponsesUsage(usage);
+    } else if ('prompt_tokens' in usage) {
+      this.readChatUsage(usage);
+    } else {
+      this.readAnthropicUsage(usage);
     }
   }
+
 }
 
 function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
+/** The JSON object text starting at the first `{` at or after `from`, or undefined if it is cut. */
+function balancedObjectAfter(text: string, from: number): string | undefined {
+  const start = text.indexOf('{', from);
+  if (start === -1) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 123 /* { */) {
+      depth++;
+    } else if (c === 125 /* } */ && --depth === 0) {
+      return text.slice(start, i + 1);
+    }
+  }
+  return undefined;
 }

@@ -34,7 +34,8 @@ const CALLER_ONLY = new Set([
 
 /** Header names listed in `Connection` are hop-by-hop too. */
 function connectionListed(connection: string | string[] | undefined): Set<string> | undefined {
-  if (!connection) return undefined;
+  // The usual values name only hop-by-hop options, which are dropped anyway.
+  if (!connection || connection === 'keep-alive' || connection === 'close') return undefined;
   const values = Array.isArray(connection) ? connection : [connection];
   const names = new Set<string>();
   for (const value of values) for (const name of value.split(',')) names.add(name.trim().toLowerCase());

@@ -54,7 +54,8 @@ export class UpstreamForwarder {
         connect: { timeout: connectTimeoutMs },
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 600_000,
-        connections: 256,
+        // No per-origin cap: every open stream needs its own connection (HTTP/1.1), and a cap
+        // would queue streams behind others for minutes.
       });
       this.agentConnectTimeout = connectTimeoutMs;
     }

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+
+/** The piapi key the pass-through load sends: user 0 of every config. */
+export const PASSTHROUGH_USER_KEY = userKey(0);
+/** The piapi key of the Claude Code user, bound to the Codex provider's JWT. */
+export const MESSAGES_USER_KEY = 'piapi-bench-claude-code-user';
+
+export interface GatewayConfigSpec {
+  /** Pass-through users on the `bench` provider; half with `apiKey`, half with `apiKeyHash`. */
+  users: number;
+  /** The pass-through upstream, served as service type `cx`. */
+  upstreamUrl?: string;
+  /** The fake Codex backend for `/v1/messages`, and the (fake) ChatGPT OAuth JWT for it. */
+  codex?: { url: string; jwt: string };
+}
+
+/** The piapi key of pass-through user `i`. */
+export function userKey(i: number): string {
+  return `piapi-bench-user-${String(i).padStart(6, '0')}`;
+}
+
+/** A config file for the gateway under test: log level info, metrics on (they always are). */
+export function gatewayConfigYaml(spec: GatewayConfigSpec): string {
+  const lines = ['logging: { level: info }', 'shutdownGraceMs: 2000', 'providers:'];
+  lines.push('  - name: bench', '    apiKeys: { main: bench-provider-key-not-a-secret }');
+  if (spec.upstreamUrl) {
+    lines.push('    services:', `      - { type: cx, baseUrl: "${spec.upstreamUrl}", auth: { mode: header, name: Authorization, prefix: "Bearer " } }`);
+  }
+  if (spec.codex) {
+    lines.push(
+      '  - name: codex',
+      `    apiKeys: { account: "${spec.codex.jwt}" }`,
+      `    llm: { provider: openai-codex, api: openai-codex-responses, baseUrl: "${spec.codex.url}", defaultModel: gpt-5.1-codex-mini }`,
+    );
+  }
+  lines.push('users:');
+  for (let i = 0; i < spec.users; i++) {
+    const key = i % 2 === 0 ? `apiKey: ${userKey(i)}` : `apiKeyHash: "sha256:${sha256(userKey(i))}"`;
+    lines.push(`  - { name: user-${String(i).padStart(6, '0')}, ${key}, providerName: bench, providerKeyName: main }`);
+  }
+  if (spec.codex) {
+    lines.push(`  - { name: claude-code, apiKey: ${MESSAGES_USER_KEY}, providerName: codex, providerKeyName: account }`);
+    lines.push('models:', '  default: gpt-5.1-codex-mini');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

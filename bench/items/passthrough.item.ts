@@ -1,0 +1,171 @@
+import type { BenchContext } from '../bench-context.js';
+import { PASSTHROUGH_USER_KEY, gatewayConfigYaml } from '../gateway-configs.js';
+import { cpuPerRequestUs, rpsRange, runLoads, writesPerRequest, type LoadResult } from '../load/autocannon-load.js';
+import { probeSummary, runProbe, runProbes, type ProbeResult } from '../load/sequential-probe.js';
+import type { BenchProcess } from '../processes/bench-process.js';
+import { fmt, ratio, signedMs, type ItemReport } from '../report/bench-report.js';
+import { JSON_RESPONSE_BYTES, PASSTHROUGH_REQUEST_BODY, SSE_EVENTS } from '../servers/passthrough-payloads.js';
+
+/** Items 1 and 2: the same request straight to the upstream, through a bare proxy, through piapi. */
+
+interface Column {
+  name: 'direct' | 'bare proxy' | 'piapi';
+  /** The process the client talks to. */
+  server: BenchProcess;
+  pathPrefix: string;
+}
+
+interface Cell {
+  column: Column;
+  load: LoadResult;
+  probe: ProbeResult;
+}
+
+const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${PASSTHROUGH_USER_KEY}` };
+
+export async function passthroughJsonItem(ctx: BenchContext): Promise<ItemReport> {
+  const { upstream, cells } = await measureColumns(ctx, '/v1/json', (probe) =>
+    probe.firstBody.length === JSON_RESPONSE_BYTES ? undefined : `expected ${JSON_RESPONSE_BYTES} bytes of JSON`,
+  );
+  const [direct, bare, piapi] = cells;
+  const added = (cell: Cell) => probeSummary(cell.probe.totalMs).medianMs - probeSummary(direct.probe.totalMs).medianMs;
+  return {
+    title: 'Item 1 — pass-through, non-streaming (POST small JSON → 1 KB JSON)',
+    tables: [
+      {
+        headers: ['column', 'req/s', 'req/s range (rounds)', 'p50 ms', 'p99 ms', 'unloaded median ms', 'unloaded p99 ms', 'proxy CPU µs/req', 'proxy writes/req', 'upstream CPU µs/req', 'proxy RSS MiB', 'non-2xx / errors'],
+        rows: cells.map((cell) => {
+          const unloaded = probeSummary(cell.probe.totalMs);
+          return [
+            cell.column.name,
+            fmt(cell.load.rps),
+            rpsRange(cell.load),
+            fmt(cell.load.p50Ms),
+            fmt(cell.load.p99Ms),
+            fmt(unloaded.medianMs, 3),
+            fmt(unloaded.p99Ms, 3),
+            cell.column.name === 'direct' ? '-' : fmt(cpuPerRequestUs(cell.load, cell.column.server)),
+            cell.column.name === 'direct' ? '-' : fmt(writesPerRequest(cell.load, cell.column.server), 1),
+            fmt(cpuPerRequestUs(cell.load, upstream)),
+            cell.column.name === 'direct' ? '-' : fmt(cell.load.procs.get(cell.column.server.name)?.rssPeakMiB ?? Number.NaN),
+            `${cell.load.non2xx} / ${cell.load.errors}`,
+          ];
+        }),
+      },
+    ],
+    notes: [
+      `piapi throughput: ${ratio(piapi.load.rps, bare.load.rps)} the bare proxy, ${ratio(piapi.load.rps, direct.load.rps)} direct (bare proxy: ${ratio(bare.load.rps, direct.load.rps)} direct)`,
+      `added median latency vs direct, unloaded (${ctx.options.probeCount} sequential requests, hrtime): piapi ${signedMs(added(piapi), 3)}, bare proxy ${signedMs(added(bare), 3)}`,
+      `added p50 under load (${ctx.options.connections} connections; autocannon resolves 1 ms): piapi ${signedMs(piapi.load.p50Ms - direct.load.p50Ms, 0)}, bare proxy ${signedMs(bare.load.p50Ms - direct.load.p50Ms, 0)}`,
+      `piapi CPU per request: ${ratio(cpuPerRequestUs(piapi.load, piapi.column.server), cpuPerRequestUs(bare.load, bare.column.server))} the bare proxy's, so a CPU-bound piapi would reach ${ratio(cpuPerRequestUs(bare.load, bare.column.server), cpuPerRequestUs(piapi.load, piapi.column.server))} the bare proxy's throughput (a ratio that holds better than req/s on a busy machine)`,
+      `piapi wrote ${fmt((await ctx.logBytes('passthrough')) / 1024)} KiB of JSON log lines so far (level info, one line per request)`,
+    ],
+    targets: [
+      {
+        name: 'pass-through throughput vs bare proxy',
+        measured: ratio(piapi.load.rps, bare.load.rps),
+        goal: '≥ 0.80×',
+        pass: piapi.load.rps >= 0.8 * bare.load.rps,
+      },
+      {
+        name: 'pass-through median added latency vs direct (unloaded)',
+        measured: signedMs(added(piapi), 3),
+        goal: '≤ 1 ms',
+        pass: added(piapi) <= 1,
+      },
+    ],
+  };
+}
+
+export async function passthroughSseItem(ctx: BenchContext): Promise<ItemReport> {
+  const { upstream, cells } = await measureColumns(ctx, '/v1/sse', (probe) => {
+    const events = probe.firstBody.split('\n\n').length - 1;
+    return events === SSE_EVENTS && probe.firstBody.includes('response.completed') ? undefined : `expected ${SSE_EVENTS} SSE events, got ${events}`;
+  });
+  const [direct, bare, piapi] = cells;
+  const ttfb = (cell: Cell) => probeSummary(cell.probe.ttfbMs);
+  const addedTtfb = (cell: Cell) => ttfb(cell).medianMs - ttfb(direct).medianMs;
+  return {
+    title: `Item 2 — pass-through SSE (${SSE_EVENTS} events per response, one event per write)`,
+    tables: [
+      {
+        headers: ['column', 'req/s', 'req/s range (rounds)', 'p50 ms', 'p99 ms', 'TTFB median ms', 'TTFB p99 ms', 'unloaded stream median ms', 'proxy CPU µs/req', 'proxy writes/req', 'upstream CPU µs/req', 'proxy RSS MiB', 'non-2xx / errors'],
+        rows: cells.map((cell) => [
+          cell.column.name,
+          fmt(cell.load.rps),
+          rpsRange(cell.load),
+          fmt(cell.load.p50Ms),
+          fmt(cell.load.p99Ms),
+          fmt(ttfb(cell).medianMs, 3),
+          fmt(ttfb(cell).p99Ms, 3),
+          fmt(probeSummary(cell.probe.totalMs).medianMs, 3),
+          cell.column.name === 'direct' ? '-' : fmt(cpuPerRequestUs(cell.load, cell.column.server)),
+          cell.column.name === 'direct' ? '-' : fmt(writesPerRequest(cell.load, cell.column.server), 1),
+          fmt(cpuPerRequestUs(cell.load, upstream)),
+          cell.column.name === 'direct' ? '-' : fmt(cell.load.procs.get(cell.column.server.name)?.rssPeakMiB ?? Number.NaN),
+          `${cell.load.non2xx} / ${cell.load.errors}`,
+        ]),
+      },
+    ],
+    notes: [
+      `piapi throughput: ${ratio(piapi.load.rps, bare.load.rps)} the bare proxy, ${ratio(piapi.load.rps, direct.load.rps)} direct`,
+      `first byte added vs direct (median of ${ctx.options.probeCount} sequential streams): piapi ${signedMs(addedTtfb(piapi), 3)}, bare proxy ${signedMs(addedTtfb(bare), 3)}`,
+      `piapi CPU per stream: ${ratio(cpuPerRequestUs(piapi.load, piapi.column.server), cpuPerRequestUs(bare.load, bare.column.server))} the bare proxy's (CPU-bound throughput ratio ${ratio(cpuPerRequestUs(bare.load, bare.column.server), cpuPerRequestUs(piapi.load, piapi.column.server))})`,
+    ],
+    targets: [
+      {
+        name: 'SSE throughput vs bare proxy',
+        measured: ratio(piapi.load.rps, bare.load.rps),
+        goal: '≥ 0.80×',
+        pass: piapi.load.rps >= 0.8 * bare.load.rps,
+      },
+      { name: 'SSE first byte added vs direct', measured: signedMs(addedTtfb(piapi), 3), goal: '≤ 2 ms', pass: addedTtfb(piapi) <= 2 },
+    ],
+  };
+}
+
+async function measureColumns(
+  ctx: BenchContext,
+  path: string,
+  check: (probe: ProbeResult) => string | undefined,
+): Promise<{ upstream: BenchProcess; cells: [Cell, Cell, Cell] }> {
+  const upstream = await ctx.passthroughUpstream();
+  const bare = await ctx.shared('bare', () => ctx.server('bare proxy', 'bare-proxy.server.ts', { BENCH_UPSTREAM_URL: upstream.url }, 'bare-proxy'));
+  const piapi = await ctx.shared('piapi-passthrough', () =>
+    ctx.piapi('passthrough', gatewayConfigYaml({ users: 10, upstreamUrl: upstream.url })),
+  );
+  const columns: Column[] = [
+    { name: 'direct', server: upstream, pathPrefix: '' },
+    { name: 'bare proxy', server: bare, pathPrefix: '' },
+    { name: 'piapi', server: piapi, pathPrefix: '/piapi/cx' },
+  ];
+  const request = (column: Column) => ({
+    url: column.server.url,
+    path: column.pathPrefix + path,
+    headers: HEADERS,
+    body: PASSTHROUGH_REQUEST_BODY,
+  });
+  for (const column of columns) {
+    const sanity = await runProbe({ ...request(column), count: 1, warmup: 0 });
+    const problem = sanity.firstStatus === 200 ? check(sanity) : `HTTP ${sanity.firstStatus}`;
+    if (problem) throw new Error(`${column.name} ${request(column).path}: ${problem}: ${sanity.firstBody.slice(0, 300)}`);
+  }
+  ctx.progress(`${path}: load, ${columns.map((c) => c.name).join(' / ')} taking turns`);
+  const loads = await runLoads(
+    columns.map((column) => ({
+      url: column.server.url + request(column).path,
+      headers: HEADERS,
+      body: PASSTHROUGH_REQUEST_BODY,
+      connections: ctx.options.connections,
+      watch: column.name === 'direct' ? [upstream] : [upstream, column.server],
+    })),
+    ctx.plan,
+  );
+  ctx.progress(`${path}: ${ctx.options.probeCount} sequential requests per column`);
+  const probes = await runProbes(
+    columns.map((column) => ({ ...request(column), count: ctx.options.probeCount, warmup: Math.min(100, ctx.options.probeCount) })),
+    ctx.options.rounds,
+  );
+  const cells = columns.map((column, i) => ({ column, load: loads[i], probe: probes[i] }));
+  return { upstream, cells: cells as [Cell, Cell, Cell] };
+}

@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The benchmark still runs end to end: a --quick pass over items 1, 2 and 5 (fake upstream, bare
+ * proxy, real `piapi start` processes, config scale). No timing is asserted: this machine is shared.
+ */
+describe('npm run bench --quick', () => {
+  let run: { code: number; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'bench/run.ts', '--quick', '--only', '1,2,5', '--probe', '50'],
+        { cwd: REPO, maxBuffer: 16 * 1024 * 1024, timeout: 170_000 },
+      );
+      run = { code: 0, stdout, stderr };
+    } catch (err) {
+      const failed = err as { code?: number; stdout?: string; stderr?: string };
+      run = { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? String(err) };
+    }
+  }, 180_000);
+
+  it('completes with exit code 0', () => {
+    expect(run.code, run.stderr).toBe(0);
+  });
+
+  it('prints the pass-through table with the direct, bare proxy and piapi columns', () => {
+    expect(run.stdout).toContain('## Item 1');
+    expect(run.stdout).toMatch(/^\| direct +\|/m);
+    expect(run.stdout).toMatch(/^\| bare proxy +\|/m);
+    expect(run.stdout).toMatch(/^\| piapi +\|/m);
+  });
+
+  it('prints the SSE table with first-byte times', () => {
+    expect(run.stdout).toContain('## Item 2');
+    expect(run.stdout).toContain('TTFB median ms');
+  });
+
+  it('prints the config scale figures for 10 and 10 000 users', () => {
+    expect(run.stdout).toContain('## Item 5');
+    expect(run.stdout).toMatch(/^\| +10,000 \|/m);
+  });
+
+  it('prints the targets with PASS or FAIL markers', () => {
+    expect(run.stdout).toContain('## Targets');
+    expect(run.stdout).toMatch(/\| (PASS|FAIL) \|/);
+  });
+
+  it('reports no failed item', () => {
+    expect(run.stdout).not.toContain('FAILED');
+  });
+});
