@@ -13,7 +13,10 @@ print_paths() {
   echo "prometheus: ${prometheus:-not installed}"
 }
 
-if command -v promtool >/dev/null 2>&1; then
+# Both binaries come from the one package: the dashboard test runs the server, others promtool.
+installed() { command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; }
+
+if installed; then
   print_paths
   exit 0
 fi
@@ -34,7 +37,7 @@ fi
 # Several vitest workers may call this at once: one installs, the others wait and find promtool.
 exec 9>/tmp/piapi-apt.lock  # shared with the other setup scripts: one apt at a time
 flock 9
-if ! command -v promtool >/dev/null 2>&1; then
+if ! installed; then
   # The package's maintainer scripts would start prometheus.service; a policy-rc.d that answers
   # 101 ("action forbidden") stops invoke-rc.d and deb-systemd-invoke from doing so. Leave an
   # existing policy (container images often ship one) untouched.

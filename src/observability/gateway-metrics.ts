@@ -71,6 +71,12 @@ export class GatewayMetrics {
     add('cache_write', usage.cacheWrite);
   }
 
+  /** Both result series exist from the start, so increase() sees a replica's first reload. */
+  initConfigReloads(): void {
+    this.m.configReloads.inc({ result: 'success' }, 0);
+    this.m.configReloads.inc({ result: 'failure' }, 0);
+  }
+
   configReload(ok: boolean): void {
     this.m.configReloads.inc({ result: ok ? 'success' : 'failure' });
   }

@@ -31,6 +31,7 @@ export class MetricsService extends GatewayMetrics implements OnModuleInit {
 
   onModuleInit(): void {
     collectProcessMetrics();
+    this.initConfigReloads();
     this.configLoaded(this.config.current.hash);
     this.config.store.onReload((result) => {
       this.configReload(result.ok);

@@ -52,7 +52,9 @@ export class UpstreamForwarder {
       void this.agent?.close();
       this.agent = new Agent({
         connect: { timeout: connectTimeoutMs },
-        keepAliveTimeout: 30_000,
+        // Below common servers' 5 s idle timeout (Node, uvicorn): a request sent on a connection
+        // the upstream is closing fails with a reset. A server's Keep-Alive hint still wins.
+        keepAliveTimeout: 4_000,
         keepAliveMaxTimeout: 600_000,
         // No per-origin cap: every open stream needs its own connection (HTTP/1.1), and a cap
         // would queue streams behind others for minutes.
