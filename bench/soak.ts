@@ -160,6 +160,12 @@ interface Sample {
   fds: number;
   activeHandles: number;
   heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+  /** GC time in the gateway since the previous sample. */
+  gcMs: number;
+  /** The machine's 1-minute load average (other processes compete for the 2 cores too). */
+  load1: number;
   lagMaxMs: number;
   lagP99Ms: number;
   /** Gateway CPU use since the previous sample, in % of one core. */
@@ -168,6 +174,7 @@ interface Sample {
 }
 
 let lastCpu = { atMs: 0, ticks: 0 };
+let lastGcS = 0;
 function cpuPercent(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -191,6 +198,12 @@ function metric(text: string, name: string): number {
   return found ? sum : Number.NaN;
 }
 
+function gcDelta(totalS: number): number {
+  const delta = (totalS - lastGcS) * 1000;
+  lastGcS = totalS;
+  return delta;
+}
+
 async function sample(url: string, pid: number, startedAt: number, dispatcher: Agent): Promise<Sample> {
   const res = await request(`${url}/metrics`, { dispatcher, headersTimeout: 5000, bodyTimeout: 5000 });
   const text = await res.body.text();
@@ -201,6 +214,10 @@ async function sample(url: string, pid: number, startedAt: number, dispatcher: A
     fds: readdirSync(`/proc/${pid}/fd`).length,
     activeHandles: metric(text, 'nodejs_active_handles'),
     heapUsedMiB: metric(text, 'nodejs_heap_size_used_bytes') / 2 ** 20,
+    heapTotalMiB: metric(text, 'nodejs_heap_size_total_bytes') / 2 ** 20,
+    externalMiB: metric(text, 'nodejs_external_memory_bytes') / 2 ** 20,
+    gcMs: gcDelta(metric(text, 'nodejs_gc_duration_seconds_sum')),
+    load1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
     // prom-client resets its event loop histogram at every scrape: this is the max since the last one.
     lagMaxMs: metric(text, 'nodejs_eventloop_lag_max_seconds') * 1000,
     lagP99Ms: metric(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
@@ -348,7 +365,7 @@ users:
 
   const startedAt = Date.now();
   const samples: Sample[] = [];
-  const lagSpikes: { atS: number; lagMaxMs: number }[] = [];
+  const lagSpikes: { atS: number; lagMaxMs: number; gcMs: number; load1: number }[] = [];
   let inFlight = 0;
   let started = 0;
   let skipped = 0;
@@ -409,7 +426,7 @@ users:
     void sample(gateway.url, pid, startedAt, dispatcher)
       .then((s) => {
         samples.push(s);
-        if (s.lagMaxMs > LAG_LIMIT_S * 1000) lagSpikes.push({ atS: s.atS, lagMaxMs: s.lagMaxMs });
+        if (s.lagMaxMs > LAG_LIMIT_S * 1000) lagSpikes.push({ atS: s.atS, lagMaxMs: s.lagMaxMs, gcMs: s.gcMs, load1: s.load1 });
       })
       .catch((err: unknown) => console.error(`soak: scrape failed: ${String(err)}`));
     // The fakes record every request: keep their memory flat over a long run.
@@ -420,7 +437,7 @@ users:
     const last = samples.at(-1);
     console.error(
       `soak: ${Math.round((Date.now() - startedAt) / 1000)} s, ${started} requests, ${inFlight} in flight` +
-        (last ? `, rss ${last.rssMiB.toFixed(0)} MiB, handles ${last.activeHandles}, fds ${last.fds}, lag max ${last.lagMaxMs.toFixed(1)} ms` : ''),
+        (last ? `, rss ${last.rssMiB.toFixed(0)} MiB, heap ${last.heapUsedMiB.toFixed(0)}/${last.heapTotalMiB.toFixed(0)} MiB, external ${last.externalMiB.toFixed(0)} MiB, handles ${last.activeHandles}, fds ${last.fds}, lag max ${last.lagMaxMs.toFixed(1)} ms, load ${last.load1}` : ''),
     );
   }, 30_000);
 
@@ -460,6 +477,7 @@ users:
       exitCode,
     },
     eventLoop: { samples: samples.length, maxLagMs: Math.max(...samples.map((s) => s.lagMaxMs)), spikesOver100ms: lagSpikes },
+    samples,
     upstreamExchangesStillOpen: openExchanges,
     hangs: [...outcomes].filter(([k]) => k.includes('CLIENT TIMEOUT')).reduce((a, [, v]) => a + v, 0),
     // Every failed request should be one an injected upstream fault explains.
@@ -480,12 +498,14 @@ users:
   row('at (s)', (s) => s.atS);
   row('RSS (MiB)', (s) => s.rssMiB, 1);
   row('heap used (MiB)', (s) => s.heapUsedMiB, 1);
+  row('heap total (MiB)', (s) => s.heapTotalMiB, 1);
+  row('external (MiB)', (s) => s.externalMiB, 1);
   row('active handles', (s) => s.activeHandles);
   row('open fds', (s) => s.fds);
   row('in flight', (s) => s.inflight);
   row('CPU (% of a core)', (s) => s.cpuPct);
   row('loop delay p99 (ms)', (s) => s.lagP99Ms, 1);
-  console.log(`\nevent loop: max delay ${report.eventLoop.maxLagMs.toFixed(1)} ms over ${samples.length} scrapes; intervals over 100 ms: ${lagSpikes.length ? lagSpikes.map((s) => `${s.atS}s:${s.lagMaxMs.toFixed(0)}ms`).join(', ') : 'none'}`);
+  console.log(`\nevent loop: max delay ${report.eventLoop.maxLagMs.toFixed(1)} ms over ${samples.length} scrapes; intervals over 100 ms: ${lagSpikes.length ? lagSpikes.map((s) => `${s.atS}s:${s.lagMaxMs.toFixed(0)}ms (gc ${s.gcMs.toFixed(0)} ms, load ${s.load1})`).join(', ') : 'none'}`);
   console.log(`failed requests ${report.failedRequests} for ${report.upstreamFaultsInjected} upstream faults injected (each fault fails at most one request)`);
   console.log(`upstream exchanges still open at the end: ${openExchanges}; client hangs: ${report.hangs}; malformed answers: ${report.malformed}; gateway exit code ${exitCode}`);
   if (options.json) await writeFile(options.json, JSON.stringify(report, null, 2));

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -72,8 +73,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     genReqId: requestIdFor,
     routerOptions: { maxParamLength: 1000 },
     return503OnClosing: true,
-    // Long-lived SSE streams: no server-side request timeout; idle upstreams are cut by the proxy.
-    requestTimeout: 0,
+    // Bounds only how long a client takes to *send* its request (Node stops counting once the body
+    // is in), so a stalled upload cannot hold a connection and its upstream forever; long SSE
+    // responses are unaffected, and idle upstreams are cut by the proxy.
+    requestTimeout: 300_000,
     keepAliveTimeout: 65_000,
     // Errors Fastify raises before routing (malformed URL) get the same JSON shape as ours.
     frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
@@ -142,13 +145,14 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : timedOut ? 408 : 400;
   const body = JSON.stringify({
-    error: { message: 'Malformed HTTP request', type: 'invalid_request_error', code: 'bad_request' },
+    error: { message: timedOut ? 'Request not received in time' : 'Malformed HTTP request', type: 'invalid_request_error', code: 'bad_request' },
     request_id: randomUUID(),
   });
   socket.end(
-    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }

@@ -1,10 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { constants, createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { ErrorCode } from '../errors/error-codes.js';
 import { GatewayError } from '../errors/gateway-error.js';
 
 const DECODER = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Deeper JSON is refused: nothing legitimate nests this far, and what follows the parse
+ * (pi-ai, the SDKs, JSON.stringify) recurses and would overflow the stack on it.
+ */
+export const MAX_JSON_DEPTH = 256;
 
 /**
  * Reads a JSON request body with a size limit that also bounds the decompressed size (a gzip
@@ -41,12 +46,31 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   } catch {
     throw new GatewayError(ErrorCode.BadRequest, 'Request body is not valid UTF-8');
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (err) {
     const detail = err instanceof RangeError ? 'nested too deeply' : (err as Error).message;
     throw new GatewayError(ErrorCode.BadRequest, `Request body is not valid JSON: ${detail}`);
   }
+  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new GatewayError(ErrorCode.BadRequest, `Request body is nested too deeply: at most ${MAX_JSON_DEPTH} levels`);
+  }
+  return value;
+}
+
+/** Iterative, so the check itself cannot overflow; visits nodes, not characters (long strings cost nothing). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 function decoded(req: IncomingMessage, encoding: string): Readable {
@@ -60,7 +84,7 @@ function decoded(req: IncomingMessage, encoding: string): Readable {
     case 'deflate':
       return req.pipe(createInflate());
     case 'br':
-      return req.pipe(createBrotliDecompress({ params: { [constants.BROTLI_PARAM_SIZE_HINT]: 0 } }));
+      return req.pipe(createBrotliDecompress());
     default:
       throw new GatewayError(ErrorCode.UnsupportedMediaType, `Unsupported content-encoding "${encoding.slice(0, 50)}"`);
   }

@@ -156,6 +156,7 @@ export class MessagesService implements OnModuleDestroy {
         idleTimeoutMs: config.http.idleTimeoutMs,
         abortUpstream: () => upstream.abort(),
         model,
+        secrets: [key.secret],
       });
     } catch (err) {
       throw upstreamErrorToGatewayError({ stopReason: 'error', errorMessage: err instanceof Error ? err.message : String(err) });

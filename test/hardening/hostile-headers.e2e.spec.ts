@@ -52,6 +52,10 @@ users:
   });
   beforeEach(() => {
     upstream.requests.length = 0;
+    upstream.setHandler((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
   });
 
   it('refuses two different caller keys in one request', async () => {
@@ -130,5 +134,47 @@ users:
     expect(res.statusCode).toBe(401);
     expect(text).not.toContain(PROVIDER_KEY);
     expect(text).not.toContain(KEY);
+  });
+
+  it('rejects a NUL byte in a header value with a 400 and sends nothing upstream', async () => {
+    const out = await rawExchange(port, `GET /piapi/cx/x HTTP/1.1\r\nHost: a\r\nx-api-key: ${KEY}\r\nx-note: a\u0000b\r\nConnection: close\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 400/);
+    expect(out).toContain('"request_id"');
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('never lets an obs-folded header reach the upstream with a line break, nor authenticate a folded key', async () => {
+    const folded = await rawExchange(port, `GET /piapi/cx/x HTTP/1.1\r\nHost: a\r\nx-api-key: ${KEY}\r\nx-note: first\r\n second\r\nConnection: close\r\n\r\n`);
+    expect(folded).toMatch(/^HTTP\/1\.1 (200|400)/);
+    for (const seen of upstream.requests) expect(JSON.stringify(seen.headers)).not.toMatch(/\\r|\\n/);
+    const foldedKey = await rawExchange(port, `GET /piapi/cx/x HTTP/1.1\r\nHost: a\r\nx-api-key: ${KEY.slice(0, 10)}\r\n ${KEY.slice(10)}\r\nConnection: close\r\n\r\n`);
+    expect(foldedKey).toMatch(/^HTTP\/1\.1 (400|401)/);
+  });
+
+  it('keeps injecting the provider key when the caller lists auth headers in Connection', async () => {
+    const out = await rawExchange(
+      port,
+      `GET /piapi/cx/x HTTP/1.1\r\nHost: a\r\nx-api-key: ${KEY}\r\nConnection: close, authorization, x-api-key, x-request-id\r\n\r\n`,
+    );
+    expect(out).toMatch(/^HTTP\/1\.1 200/);
+    expect(upstream.requests[0].headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
+    expect(upstream.requests[0].headers['x-request-id']).toEqual(expect.any(String));
+  });
+
+  it('rejects two different Content-Length values with a 400', async () => {
+    const out = await rawExchange(port, `POST /piapi/cx/x HTTP/1.1\r\nHost: a\r\nx-api-key: ${KEY}\r\nContent-Length: 1\r\nContent-Length: 5\r\n\r\nhello`);
+    expect(out).toMatch(/^HTTP\/1\.1 400/);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('rejects an obfuscated Transfer-Encoding with a 400', async () => {
+    const out = await rawExchange(port, `POST /piapi/cx/x HTTP/1.1\r\nHost: a\r\nx-api-key: ${KEY}\r\nTransfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 400/);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('forwards a header value with bytes above 0x7f without failing the request', async () => {
+    const out = await rawExchange(port, `GET /piapi/cx/x HTTP/1.1\r\nHost: a\r\nx-api-key: ${KEY}\r\nx-note: caf\u00e9\r\nConnection: close\r\n\r\n`);
+    expect(out).toMatch(/^HTTP\/1\.1 (200|400)/);
   });
 });
