@@ -34,7 +34,9 @@ import { SseResponse } from './sse-response.js';
 import { guardUpstream } from './upstream-guard.js';
 
 /** Silence after which an SSE stream gets a keep-alive (Anthropic sends `ping` events too). */
-const PING_EVERY_MS = Number(process.env.PIAPI_SSE_PING_MS ?? 10_000);
+function pingEveryMs(): number {
+  return Number(process.env.PIAPI_SSE_PING_MS ?? 10_000) || 10_000;
+}
 const PING_FRAME = encodeSseEvent({ type: 'ping' });
 
 interface Call {
@@ -181,9 +183,10 @@ export class MessagesService implements OnModuleDestroy {
     const transcoder = new AnthropicEventTranscoder(call.transcoder);
     let sse: SseResponse | undefined;
     const started = process.hrtime.bigint();
+    const pingMs = pingEveryMs();
     const open = (): SseResponse => {
       if (sse) return sse;
-      sse = new SseResponse(PING_EVERY_MS, () => (transcoder.started ? PING_FRAME : ': ping\n\n'));
+      sse = new SseResponse(pingMs, () => (transcoder.started ? PING_FRAME : ': ping\n\n'));
       void reply
         .code(200)
         .header('content-type', 'text/event-stream; charset=utf-8')
@@ -191,7 +194,7 @@ export class MessagesService implements OnModuleDestroy {
         .send(sse.stream);
       return sse;
     };
-    const early = setTimeout(open, PING_EVERY_MS);
+    const early = setTimeout(open, pingMs);
     try {
       for await (const event of call.events) {
         observe(event);
