@@ -1,5 +1,4 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -7,6 +6,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway-harness.j
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 import { runPiapi } from './cli-process.js';
 import { writeFakeTool, type FakeToolReport } from './fake-tool.js';
+import { freePort } from '../support/free-port.js';
 
 const USER_KEY = 'piapi-user-tools-0123456789';
 const PROVIDER_KEY = 'sk-upstream-provider-key-42';
@@ -39,13 +39,6 @@ users:
 `;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function writeConfig(yaml: string): Promise<string> {
   const path = join(home, 'config.yaml');

@@ -1,5 +1,4 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import type { ProviderFake } from '../fakes/provider-fake.js';
 import { FAKE_ACCOUNT_ID, startFakeOAuthServer, type FakeOAuthServer } from '../oauth/fake-oauth-server.js';
 import { hostRoutingNodeArgs } from '../oauth/host-routing.js';
 import { claudeBin } from './clients.js';
+import { freePort } from '../support/free-port.js';
 
 // `piapi code` running the real Claude Code: piapi starts the gateway in-process, Claude Code
 // talks to its /v1/messages, pi-ai calls a fake ChatGPT Codex backend with a subscription login
@@ -37,13 +37,6 @@ beforeEach(async () => {
 });
 afterEach(() => rm(home, { recursive: true, force: true }));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function explain(run: CliRun): string {
   return `exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`;

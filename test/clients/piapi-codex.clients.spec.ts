@@ -1,5 +1,4 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { fakeCodexJwt } from '../fakes/fake-jwt.js';
 import { startOpenAIResponsesFake } from '../fakes/openai-responses.fake.js';
 import type { ProviderFake } from '../fakes/provider-fake.js';
 import { codexJs } from './clients.js';
+import { freePort } from '../support/free-port.js';
 
 // `piapi codex` running the real Codex CLI through the gateway's cx pass-through to a fake
 // Responses upstream: piapi starts the gateway in-process, Codex finds it through `-c` overrides.
@@ -31,13 +31,6 @@ afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function config(apiKey: string): Promise<string> {
   const path = join(home, 'config.yaml');
