@@ -36,6 +36,7 @@ const KEYS = { pt: 'piapi-user-soak-passthrough-01', anth: 'piapi-user-soak-anth
 const REQUEST_TIMEOUT_MS = 20_000;
 const MAX_IN_FLIGHT = 400;
 const LAG_LIMIT_S = 0.1;
+const GC_ON_SIGUSR2 = 'data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc())';
 
 type Kind = 'pt-json' | 'pt-sse' | 'msg-anth-stream' | 'msg-oai-stream' | 'msg-oai-json';
 const KINDS: Kind[] = ['pt-json', 'pt-sse', 'msg-anth-stream', 'msg-oai-stream', 'msg-oai-json'];
@@ -136,7 +137,11 @@ async function closedPort(): Promise<number> {
 async function spawnGateway(configPath: string, logPath: string): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
   const { openSync } = await import('node:fs');
   const log = openSync(logPath, 'w');
-  const child = spawn(process.execPath, [BIN, 'start', '--config', configPath, '--listen', '127.0.0.1:0'], { stdio: ['ignore', log, 'pipe'] });
+  // SIGUSR2 makes the gateway run a full GC, so the start / middle / end figures compare what is
+  // really retained rather than where V8's heap happened to be in its sawtooth.
+  const child = spawn(process.execPath, ['--expose-gc', '--import', GC_ON_SIGUSR2, BIN, 'start', '--config', configPath, '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', log, 'pipe'],
+  });
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
@@ -433,6 +438,17 @@ users:
     for (const fake of [passThrough, anth, oai]) fake.requests.length = 0;
   }, 5000);
 
+  /** A full GC in the gateway, then a sample: the retained memory and handles at that point. */
+  const checkpoint = async (): Promise<Sample> => {
+    process.kill(pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 1000));
+    return sample(gateway.url, pid, startedAt, dispatcher);
+  };
+  const checkpoints: { start?: Sample; middle?: Sample } = {};
+  const warmupMs = Math.min(30_000, durationMs * 0.1);
+  const atStart = setTimeout(() => void checkpoint().then((s) => (checkpoints.start = s)), warmupMs);
+  const atMiddle = setTimeout(() => void checkpoint().then((s) => (checkpoints.middle = s)), durationMs / 2);
+
   const progress = setInterval(() => {
     const last = samples.at(-1);
     console.error(
@@ -449,8 +465,9 @@ users:
   await new Promise((r) => setTimeout(r, 6000));
   clearInterval(sampler);
   clearInterval(progress);
-  const final = await sample(gateway.url, pid, startedAt, dispatcher);
-  samples.push(final);
+  clearTimeout(atStart);
+  clearTimeout(atMiddle);
+  const final = await checkpoint();
 
   gateway.child.kill('SIGTERM');
   const exitCode = await gateway.exited;
@@ -458,9 +475,9 @@ users:
   await Promise.all([passThrough.close(), anth.close(), oai.close()]);
   await rm(dir, { recursive: true, force: true });
 
-  // Start: the first sample after a warm-up of 10% of the run (pools and JIT settle); middle: the one nearest half-way.
-  const warm = samples.find((s) => s.atS >= Math.min(30, (durationMs / 1000) * 0.1)) ?? samples[0];
-  const middle = samples.reduce((best, s) => (Math.abs(s.atS - durationMs / 2000) < Math.abs(best.atS - durationMs / 2000) ? s : best), samples[0]);
+  // Start: after a warm-up of 10% of the run (at most 30 s: pools and JIT settle); middle: half-way; end: drained.
+  const warm = checkpoints.start ?? samples[0];
+  const middle = checkpoints.middle ?? samples[Math.floor(samples.length / 2)];
   const totals = [...outcomes.values()].reduce((a, b) => a + b, 0);
   const report = {
     options,
@@ -472,6 +489,8 @@ users:
       middle,
       end: final,
       rssGrowthMiB: final.rssMiB - warm.rssMiB,
+      heapUsedGrowthMiB: final.heapUsedMiB - warm.heapUsedMiB,
+      peakRssMiB: Math.max(...samples.map((x) => x.rssMiB)),
       handleGrowth: final.activeHandles - warm.activeHandles,
       fdGrowth: final.fds - warm.fds,
       exitCode,
@@ -492,9 +511,9 @@ users:
   for (const [k, v] of Object.entries(report.faultsInjected)) console.log(`  ${String(v).padStart(6)}  ${k}`);
   console.log('\noutcomes by kind:');
   for (const [k, v] of Object.entries(report.outcomes)) console.log(`  ${String(v).padStart(6)}  ${k}`);
-  console.log('\ngateway process      start     middle       end');
+  console.log('\ngateway process, after a full GC   start     middle       end');
   const row = (name: string, f: (s: Sample) => number, digits = 0) =>
-    console.log(`  ${name.padEnd(18)}${[warm, middle, final].map((s) => f(s).toFixed(digits).padStart(10)).join('')}`);
+    console.log(`  ${name.padEnd(32)}${[warm, middle, final].map((s) => f(s).toFixed(digits).padStart(10)).join('')}`);
   row('at (s)', (s) => s.atS);
   row('RSS (MiB)', (s) => s.rssMiB, 1);
   row('heap used (MiB)', (s) => s.heapUsedMiB, 1);
@@ -505,6 +524,7 @@ users:
   row('in flight', (s) => s.inflight);
   row('CPU (% of a core)', (s) => s.cpuPct);
   row('loop delay p99 (ms)', (s) => s.lagP99Ms, 1);
+  console.log(`  peak RSS between checkpoints: ${report.gateway.peakRssMiB.toFixed(1)} MiB`);
   console.log(`\nevent loop: max delay ${report.eventLoop.maxLagMs.toFixed(1)} ms over ${samples.length} scrapes; intervals over 100 ms: ${lagSpikes.length ? lagSpikes.map((s) => `${s.atS}s:${s.lagMaxMs.toFixed(0)}ms (gc ${s.gcMs.toFixed(0)} ms, load ${s.load1})`).join(', ') : 'none'}`);
   console.log(`failed requests ${report.failedRequests} for ${report.upstreamFaultsInjected} upstream faults injected (each fault fails at most one request)`);
   console.log(`upstream exchanges still open at the end: ${openExchanges}; client hangs: ${report.hangs}; malformed answers: ${report.malformed}; gateway exit code ${exitCode}`);

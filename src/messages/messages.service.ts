@@ -138,13 +138,17 @@ export class MessagesService implements OnModuleDestroy {
     let upstreamStatus: number | undefined;
     const sessionId = req.headers['x-claude-code-session-id'];
     let events: AsyncIterable<AssistantMessageEvent>;
-    // Cancelled by the client going away, or by the guard when the upstream stalls.
+    // Cancelled by the client going away, or by the guard when the upstream stalls. Not
+    // AbortSignal.any(): Node pins a composite signal that has an abort listener (the SDKs add one
+    // and never remove it) until it aborts, which leaked one per request.
     const upstream = new AbortController();
+    if (signal.aborted) upstream.abort();
+    else signal.addEventListener('abort', () => upstream.abort(), { once: true });
     try {
       const piEvents = streamSimple(model, context, {
         ...options,
         apiKey: key.secret,
-        signal: AbortSignal.any([signal, upstream.signal]),
+        signal: upstream.signal,
         headers: provider.llm?.headers,
         // One transport everywhere (Node 20 and 22 alike): what the fakes and the pass-through speak.
         transport: 'sse',

@@ -6,6 +6,7 @@ import {
   type AssistantMessageEvent,
   type AssistantMessageEventStream,
   type Context,
+  type StreamOptions,
 } from '@mariozechner/pi-ai';
 import fc from 'fast-check';
 import { PiEvents } from '../../fixtures/messages/pi-events.js';
@@ -98,9 +99,12 @@ export function scenarioEvents(s: Scenario): AssistantMessageEvent[] {
  * Registers the scripted API: a request whose last user text holds `scenario:<id>` replays the
  * scenario stored under that id, yielding to the event loop where the scenario says so.
  */
-export function registerScriptedApi(scenarios: Map<string, Scenario>): () => void {
+export function registerScriptedApi(scenarios: Map<string, Scenario>, onCall?: (options: StreamOptions | undefined) => void): () => void {
   const source = 'hardening-scripted';
-  const replay = (_model: unknown, context: Context): AssistantMessageEventStream => {
+  const replay = (_model: unknown, context: Context, options?: StreamOptions): AssistantMessageEventStream => {
+    onCall?.(options);
+    // What the SDKs inside pi-ai do with the signal: an abort listener they never remove.
+    options?.signal?.addEventListener('abort', () => undefined);
     const stream = createAssistantMessageEventStream();
     const id = /scenario:(\d+)/.exec(JSON.stringify(context.messages))?.[1] ?? '';
     const s = scenarios.get(id);
