@@ -352,7 +352,7 @@ providers:
       - { type: cx, baseUrl: "${passThrough.url}/pt", auth: { mode: header, name: authorization, prefix: "Bearer " } }
       - { type: dead, baseUrl: "http://127.0.0.1:${dead}" }
   - name: anth
-    apiKeys: { k: sk-ant-soak-provider-secret-1 }
+    apiKeys: { k: fake-soak-provider-key-0001 }
     llm: { provider: anthropic, api: anthropic-messages, baseUrl: "${anth.url}", defaultModel: claude-sonnet-4-5 }
   - name: oai
     apiKeys: { k: sk-oai-soak-provider-secret-1 }

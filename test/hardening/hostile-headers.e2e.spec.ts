@@ -1,28 +1,16 @@
-import { connect } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
+import { rawExchange as exchangeRaw } from './support/raw-http.js';
 
 const KEY = 'piapi-user-hostile-00000001';
 const OTHER = 'piapi-user-hostile-00000002';
 const PROVIDER_KEY = 'sk-hostile-provider-secret-01';
 
-/** Sends raw bytes and returns the raw response (what a smuggling attempt looks like on the wire). */
-function rawExchange(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let out = '';
-    socket.on('data', (c: Buffer) => (out += c.toString()));
-    socket.on('end', () => resolve(out));
-    socket.on('error', reject);
-    socket.setTimeout(3000, () => {
-      socket.destroy();
-      resolve(out);
-    });
-    // write(), not end(): a half-closed client looks like one that went away.
-    socket.write(bytes);
-  });
+/** The raw response text (what a smuggling attempt sees on the wire). */
+async function rawExchange(port: number, bytes: string): Promise<string> {
+  return (await exchangeRaw(port, bytes)).raw;
 }
 
 describe('hostile headers', () => {
