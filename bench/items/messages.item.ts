@@ -117,8 +117,9 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
   };
   const main = results.get(`${bodies[0].name}|piapi`);
   const measured = typeof main === 'object';
+  const upstream = await codex.stats<CodexStats>();
   notes.push(
-    `upstream: the test suite's OpenAI Responses fake (codex flavour: JWT, account id, store/stream/instructions checked), ${TEXT_DELTAS} text deltas per answer; ${ctx.options.connections} connections`,
+    `upstream: bench/servers/codex-upstream.server.ts — the test suite's Responses events (codex checks: JWT, account id, store/stream/instructions; instructions and tools echoed in response.created/in_progress/completed), ${TEXT_DELTAS} text deltas per answer, one socket write per event; it rendered ${upstream.rendered} distinct request bodies for ${upstream.served} requests (a repeated body gets the events rendered for it); ${ctx.options.connections} connections`,
     'router CPU = the router process\'s CPU time (utime+stime from /proc) during the measured run ÷ 2xx responses',
     `long history: ${2 * ctx.options.connections} requests at ${ctx.options.connections} connections, run to completion (no warm-up, one round), instead of a timed run`,
   );
@@ -146,6 +147,7 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
 interface CodexStats {
   served: number;
   bodyBytes: number;
+  rendered: number;
 }
 
 async function quietStats(codex: BenchProcess): Promise<CodexStats> {

@@ -5,8 +5,10 @@ import {
   streamSimple,
   type Api,
   type AssistantMessageEvent,
+  type Context,
   type KnownProvider,
   type Model,
+  type SimpleStreamOptions,
   type Usage,
 } from '@mariozechner/pi-ai';
 import type { FastifyReply } from 'fastify';
@@ -25,6 +27,7 @@ import { requestToContext } from './anthropic/request-to-context.js';
 import { validateCountTokensRequest, validateMessagesRequest } from './anthropic/request-validation.js';
 import { encodeSseEvent, encodeSseEvents } from './anthropic/sse-encoder.js';
 import { countTokens } from './anthropic/token-count.js';
+import { streamCodexResponses } from './codex/codex-responses.stream.js';
 import { anthropicErrorBody, upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
 import { ConversationLogs } from './conversation-logs.js';
 import { readJsonBody } from './json-body.js';
@@ -145,7 +148,7 @@ export class MessagesService implements OnModuleDestroy {
     if (signal.aborted) upstream.abort();
     else signal.addEventListener('abort', () => upstream.abort(), { once: true });
     try {
-      const piEvents = streamSimple(model, context, {
+      const piEvents = streamModel(model, context, {
         ...options,
         apiKey: key.secret,
         signal: upstream.signal,
@@ -249,6 +252,11 @@ export class MessagesService implements OnModuleDestroy {
       if (reason) this.metrics.upstreamError('messages', call.provider.name, reason);
     }
   }
+}
+
+/** pi-ai's stream for the model's API; Codex goes through piapi's own transport (see its file). */
+function streamModel(model: Model<Api>, context: Context, options: SimpleStreamOptions): AsyncIterable<AssistantMessageEvent> {
+  return model.api === 'openai-codex-responses' ? streamCodexResponses(model, context, options) : streamSimple(model, context, options);
 }
 
 function llmProvider(user: User): Provider {

@@ -3,11 +3,21 @@ import { PassThrough } from 'node:stream';
 /**
  * The writable side of an SSE response: backpressure-aware writes, and keep-alive pings during
  * long silences (reasoning models may think for minutes before the first token).
+ *
+ * Frames written in the same turn of the event loop go out as one write: an upstream chunk
+ * usually completes several events at once (a Responses stream sends ~25 small events per
+ * answer), and one socket write per event cost more CPU than the rest of their handling. The
+ * batch leaves on `process.nextTick`, which runs once the current chain of promise callbacks
+ * (the whole upstream chunk's events) has run: nothing waits for a later chunk or a timer.
  */
 export class SseResponse {
   readonly stream = new PassThrough();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private pending = '';
+  private flushing = false;
+  /** Set while the client is not taking data; writes wait for it. */
+  private drained: Promise<void> | undefined;
 
   constructor(
     private readonly pingEveryMs: number,
@@ -15,22 +25,45 @@ export class SseResponse {
     private readonly ping: () => string,
   ) {
     this.stream.once('close', () => this.stop());
-    this.arm();
+    this.timer = setTimeout(() => this.sendPing(), this.pingEveryMs);
+    this.timer.unref();
   }
 
   get isClosed(): boolean {
     return this.closed || this.stream.destroyed;
   }
 
-  /** Resolves once the client has taken the data (or gone away). */
+  /** Queues a frame; resolves at once unless the client is behind, then once it has caught up (or gone). */
   async write(text: string): Promise<void> {
     if (this.isClosed || text === '') return;
-    this.arm();
-    if (!this.stream.write(text)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
+    this.timer?.refresh();
+    this.pending += text;
+    if (!this.flushing) {
+      this.flushing = true;
+      process.nextTick(() => this.flush());
+    }
+    if (this.drained) await this.drained;
+  }
+
+  end(text = ''): void {
+    this.stop();
+    if (this.stream.destroyed || this.stream.writableEnded) return;
+    const rest = this.pending + text;
+    this.pending = '';
+    this.stream.end(rest);
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    const text = this.pending;
+    this.pending = '';
+    if (text === '' || this.stream.destroyed || this.stream.writableEnded) return;
+    if (!this.stream.write(text) && !this.drained) {
+      this.drained = new Promise<void>((resolve) => {
+        const done = (): void => {
           this.stream.off('drain', done);
           this.stream.off('close', done);
+          this.drained = undefined;
           resolve();
         };
         this.stream.on('drain', done);
@@ -39,20 +72,9 @@ export class SseResponse {
     }
   }
 
-  end(text = ''): void {
-    this.stop();
-    if (this.stream.destroyed || this.stream.writableEnded) return;
-    this.stream.end(text);
-  }
-
-  private arm(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (this.isClosed) return;
-      this.stream.write(this.ping());
-      this.arm();
-    }, this.pingEveryMs);
-    this.timer.unref();
+  private sendPing(): void {
+    if (this.isClosed) return;
+    void this.write(this.ping());
   }
 
   private stop(): void {
