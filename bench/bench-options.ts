@@ -40,7 +40,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --streams <n>       item 4: concurrent SSE streams (default 1000)
   --hold <s>          item 4: seconds the upstream holds each stream (default 10)
   --lookups <n>       item 5: resolveCaller lookups per round (default 100000)
-  --long-history <MB> item 3: size of the long-history body (default 3)
+  --long-history <MB> item 3: size of the long-history body (default 3; 0 leaves it out)
   --profile           run piapi under --cpu-prof (bench/profiles/) and print its top 20 self-time functions
   --json <file>       also write the figures as JSON
   --help`;

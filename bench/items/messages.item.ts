@@ -24,7 +24,7 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
   }
 
   const long = longHistoryBody(ctx.options.longHistoryMB * 1e6);
-  const bodies = [
+  const allBodies = [
     { name: `Claude Code text-1 (${kib(claudeCodeBody())} KiB, 12 tools)`, body: claudeCodeBody(), plan: ctx.plan },
     // At 32 connections one of these takes seconds: a timed run could end before any completed (and
     // a warm-up's abandoned requests would still be burning CPU), so a fixed number of requests runs
@@ -35,6 +35,8 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
       plan: { ...ctx.plan, warmupS: 0, rounds: 1, requests: 2 * ctx.options.connections, timeoutS: 300 },
     },
   ];
+  // `--long-history 0` leaves the long body out (e.g. to profile the text-1 workload alone).
+  const bodies = ctx.options.longHistoryMB > 0 ? allBodies : allBodies.slice(0, 1);
   const headers = claudeCodeHeaders(MESSAGES_USER_KEY);
   const rows: string[][] = [];
   const notes: string[] = [];

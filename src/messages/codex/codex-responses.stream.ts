@@ -13,6 +13,7 @@ import {
 } from '@mariozechner/pi-ai';
 import { request, type Dispatcher } from 'undici';
 import { convertResponsesMessages, convertResponsesTools, processResponsesStream, type ResponsesEvent } from './pi-ai-responses.js';
+import { skimResponseEvent } from './response-skim.js';
 import { SseDecoder } from './sse-decoder.js';
 
 /**
@@ -23,7 +24,7 @@ import { SseDecoder } from './sse-decoder.js';
  * and Responses events echo the request's instructions and tools, so they are tens of kilobytes;
  * around that sit WHATWG fetch and web streams and a TextDecoder. Here: undici's `request`, a
  * linear SSE decoder over Buffers, no JSON parse of `response.in_progress` (pi-ai reads
- * nothing from it) and no UTF-8 decode of the other echoes. Request body, headers, retries and event handling follow pi-ai 0.73's
+ * nothing from it), and of the other echoes no UTF-8 decode and only the fields pi-ai reads. Request body, headers, retries and event handling follow pi-ai 0.73's
  * provider, except that only retryable failures (429, 5xx, network) are retried: pi-ai also
  * retried a 400 three times, seven seconds in all.
  */
@@ -49,6 +50,11 @@ const UNREAD_EVENTS: ReadonlySet<string> = new Set(['response.in_progress']);
  * failure events, whose messages are read, are decoded as UTF-8.
  */
 const ASCII_READ_EVENTS: ReadonlySet<string> = new Set(['response.created', 'response.completed', 'response.done', 'response.incomplete']);
+/**
+ * What pi-ai's processor reads from those events' response object (and a little more): the
+ * rest is stepped over unbuilt (see skimResponseEvent).
+ */
+const READ_RESPONSE_FIELDS: ReadonlySet<string> = new Set(['id', 'status', 'usage', 'service_tier', 'error', 'incomplete_details', 'model']);
 const USER_AGENT = `pi (${os.platform()} ${os.release()}; ${os.arch()})`;
 
 interface CodexBody extends Record<string, unknown> {
@@ -74,7 +80,8 @@ async function run(model: Model<Api>, context: Context, options: SimpleStreamOpt
     const patched = await options.onPayload?.(body, model);
     if (patched !== undefined) body = patched;
     const headers = requestHeaders(model, options, accountId, apiKey);
-    const response = await send(model, codexUrl(model.baseUrl), headers, JSON.stringify(body), options);
+    // Encoded once here: undici would measure a string body's UTF-8 length, then encode it.
+    const response = await send(model, codexUrl(model.baseUrl), headers, Buffer.from(JSON.stringify(body)), options);
     stream.push({ type: 'start', partial: output });
     await processResponsesStream(codexEvents(response.body), output, stream, model);
     if (options.signal?.aborted) throw new Error('Request was aborted');
@@ -138,7 +145,11 @@ function requestHeaders(model: Model<Api>, options: SimpleStreamOptions, account
 /** POSTs the body; 429, 5xx and network failures are tried again after 1, 2 and 4 s. */
 async function send(
   model: Model<Api>,
-  url: string, headers: Record<string, string>, body: string, options: SimpleStreamOptions): Promise<Dispatcher.ResponseData> {
+  url: string,
+  headers: Record<string, string>,
+  body: Buffer,
+  options: SimpleStreamOptions,
+): Promise<Dispatcher.ResponseData> {
   for (let attempt = 0; ; attempt++) {
     if (options.signal?.aborted) throw new Error('Request was aborted');
     let response: Dispatcher.ResponseData;
@@ -203,7 +214,8 @@ async function* codexEvents(body: Dispatcher.ResponseData['body']): AsyncGenerat
         if (sse.data === '' || sse.data === '[DONE]') continue;
         let event: ResponsesEvent;
         try {
-          event = JSON.parse(sse.data) as ResponsesEvent;
+          const skimmed = sse.event !== undefined && ASCII_READ_EVENTS.has(sse.event) ? skimResponseEvent(sse.data, READ_RESPONSE_FIELDS) : undefined;
+          event = (skimmed ?? JSON.parse(sse.data)) as ResponsesEvent;
         } catch (cause) {
           throw new Error(`Invalid Codex SSE JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
         }
@@ -228,6 +240,8 @@ async function* codexEvents(body: Dispatcher.ResponseData['body']): AsyncGenerat
         yield event;
       }
     }
+    // pi-ai's provider would end such a cut answer as a complete one.
+    throw new Error('Codex stream ended before its final event (response.completed)');
   } finally {
     // After the final event only the end of the body is left: read it in the background, so the
     // connection goes back to the pool. Anything else (an error, a cancel) closes the connection.

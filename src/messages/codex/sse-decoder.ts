@@ -14,7 +14,10 @@ export interface SseDecoderOptions {
    * non-ASCII string in them comes out garbled. Only for events whose non-ASCII text nobody reads.
    */
   latin1?: ReadonlySet<string>;
-  /** Longest line accepted; a longer one is an error rather than memory held without bound. */
+  /**
+   * Longest line held across chunks: a line still unfinished past this size is an error rather
+   * than memory held without bound (a line inside one chunk is bounded by the chunk).
+   */
   maxLineBytes?: number;
 }
 
@@ -26,7 +29,7 @@ const DATA = Buffer.from('data');
 const EVENT = Buffer.from('event');
 
 /**
- * Splits a byte stream into server-sent events (the WHATWG rules: LF or CRLF line ends, `:`
+ * Splits a byte stream into server-sent events (the WHATWG rules: LF or CRLF line ends, a leading BOM dropped, `:`
  * comments, one optional space after the field's colon, multi-line data, an unfinished event at
  * the end dropped). Linear in the bytes it is given: each chunk is scanned once, and only the
  * lines of an event are decoded to strings, never the buffer around them. Responses events carry
@@ -43,6 +46,7 @@ export class SseDecoder {
   private data: string[] = [];
   private skipping = false;
   private encoding: BufferEncoding = 'utf8';
+  private started = false;
 
   constructor(options: SseDecoderOptions = {}) {
     this.skip = options.skip;
@@ -54,6 +58,11 @@ export class SseDecoder {
   push(chunk: Buffer): SseEvent[] {
     const events: SseEvent[] = [];
     let start = 0;
+    if (!this.started && chunk.length > 0) {
+      this.started = true;
+      // A UTF-8 byte order mark may open the stream (the WHATWG rules strip it).
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) start = 3;
+    }
     for (;;) {
       const end = chunk.indexOf(LF, start);
       if (end === -1) break;
