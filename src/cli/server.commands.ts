@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config/config-loader.js';
 import { action } from './cli-error.js';
@@ -10,14 +11,32 @@ export function registerServerCommands(program: Command): void {
     .description('start the gateway')
     .option('-c, --config <file>', 'config file (env PIAPI_CONFIG; default ~/.piapi/config.yaml when present, else ./config.yaml)')
     .option('-l, --listen <host:port>', 'listen address, e.g. :9200 or 127.0.0.1:9200 (env PIAPI_LISTEN)')
+    .option('-w, --workers <n>', 'gateway processes sharing the port, or "auto" for one per CPU (env PIAPI_WORKERS; default 1)')
     .action(
-      action(async (opts: { config?: string; listen?: string }) => {
-        const { DEFAULT_SHUTDOWN_DELAY_MS, startGateway } = await import('../main.js');
+      action(async (opts: { config?: string; listen?: string; workers?: string }) => {
         const configPath = opts.config ?? defaultConfigPath();
+        const { default: cluster } = await import('node:cluster');
+        if (cluster.isPrimary) {
+          const { parseWorkerCount, runWorkerPool } = await import('../cluster/worker-pool.js');
+          const workers = parseWorkerCount(opts.workers ?? process.env.PIAPI_WORKERS, availableParallelism());
+          if (workers > 1) {
+            process.exitCode = await runWorkerPool({
+              workers,
+              announce: (url) => process.stderr.write(`piapi listening on ${url} (config ${configPath}, ${workers} workers)\n`),
+              log: (message) => process.stderr.write(`${message}\n`),
+            });
+            return;
+          }
+        }
+        const { DEFAULT_SHUTDOWN_DELAY_MS, startGateway } = await import('../main.js');
         const gateway = await startGateway({ configPath, listen: opts.listen ?? process.env.PIAPI_LISTEN });
-        process.stderr.write(`piapi listening on ${gateway.url} (config ${configPath})\n`);
+        if (cluster.isWorker) process.send?.({ type: 'piapi:listening', url: gateway.url });
+        else process.stderr.write(`piapi listening on ${gateway.url} (config ${configPath})\n`);
         const delay = Number(process.env.PIAPI_SHUTDOWN_DELAY_MS ?? DEFAULT_SHUTDOWN_DELAY_MS);
+        let stopping = false;
         const stop = () => {
+          if (stopping) return;
+          stopping = true;
           process.removeListener('SIGTERM', stop);
           process.removeListener('SIGINT', stop);
           gateway.shutdown(delay).then(
@@ -30,6 +49,13 @@ export function registerServerCommands(program: Command): void {
         };
         process.on('SIGTERM', stop);
         process.on('SIGINT', stop);
+        if (cluster.isWorker) {
+          // The primary says when to stop; without a primary there is no one to hand connections out.
+          process.on('message', (message: { type?: string }) => {
+            if (message.type === 'piapi:shutdown') stop();
+          });
+          process.once('disconnect', stop);
+        }
       }),
     );
 

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino, { type DestinationStream, type Logger } from 'pino';
@@ -9,14 +10,24 @@ export function createRootLogger(level: string, destination?: DestinationStream)
   return pino(
     {
       level,
-      base: { service: 'piapi' },
+      // Workers of `--workers` share stdout: each line says which one wrote it.
+      base: cluster.isWorker ? { service: 'piapi', pid: process.pid } : { service: 'piapi' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       // No `redact`: it costs on every line, and no line carries headers, queries or bodies
       // (request lines are built field by field in request-log.ts; the test suite greps for keys).
     },
-    destination ?? bufferedStdout(),
+    destination ?? (cluster.isWorker ? lineStdout() : bufferedStdout()),
   );
+}
+
+/**
+ * stdout one line per write, for the workers of `--workers`: they share the stdout pipe, and only
+ * a write of at most PIPE_BUF bytes (4 KiB) cannot be split by another process's write, so a
+ * buffer of many lines could be cut mid-line.
+ */
+function lineStdout(): DestinationStream {
+  return pino.destination({ dest: 1, sync: true });
 }
 
 /**
