@@ -16,12 +16,22 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
   const jwt = fakeCodexJwt({ accountId: 'acc', expiresInSeconds: 10 * 365 * 24 * 3600 });
   const codex = await ctx.server('codex upstream', 'codex-upstream.server.ts');
   const naive = await ctx.server('naive router', 'naive-messages-router.server.ts', { BENCH_CODEX_URL: codex.url, BENCH_CODEX_JWT: jwt }, 'naive-router');
-  let piapi: BenchProcess | string;
-  try {
-    piapi = await ctx.piapi('messages', gatewayConfigYaml({ users: 10, codex: { url: codex.url, jwt } }));
-  } catch (err) {
-    piapi = `piapi did not start: ${String(err).split('\n').slice(0, 3).join(' ')}`;
-  }
+  const yaml = gatewayConfigYaml({ users: 10, codex: { url: codex.url, jwt } });
+  const start = async (label: string, workers: number): Promise<BenchProcess | string> => {
+    try {
+      return await ctx.piapi(label, yaml, workers);
+    } catch (err) {
+      return `piapi did not start: ${String(err).split('\n').slice(0, 3).join(' ')}`;
+    }
+  };
+  const piapi = await start('messages', 1);
+  // Node runs JavaScript on one core: `--workers 2` is how piapi uses both of this machine's.
+  const piapi2 = await start('messages-2-workers', 2);
+  const columns = [
+    ['piapi', piapi],
+    [WORKERS_COLUMN, piapi2],
+    ['naive pi-ai router', naive],
+  ] as const;
 
   const long = longHistoryBody(ctx.options.longHistoryMB * 1e6);
   const allBodies = [
@@ -46,10 +56,7 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
 
   for (const { name, body, plan } of bodies) {
     const measured: { key: string; server: BenchProcess }[] = [];
-    for (const [column, server] of [
-      ['piapi', piapi],
-      ['naive pi-ai router', naive],
-    ] as const) {
+    for (const [column, server] of columns) {
       const key = `${name}|${column}`;
       if (typeof server === 'string') {
         results.set(key, server);
@@ -84,10 +91,8 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
     );
     measured.forEach(({ key }, i) => results.set(key, loads[i]));
     const [withPiapi, withNaive] = [results.get(`${name}|piapi`), results.get(`${name}|naive pi-ai router`)];
-    for (const [column, result, server] of [
-      ['piapi', withPiapi, piapi],
-      ['naive pi-ai router', withNaive, naive],
-    ] as const) {
+    for (const [column, server] of columns) {
+      const result = results.get(`${name}|${column}`);
       if (typeof result !== 'object' || typeof server === 'string') {
         rows.push([name, column, typeof result === 'string' ? result : 'not measured', '', '', '', '', '', '', '', '']);
         continue;
@@ -119,10 +124,12 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
   };
   const main = results.get(`${bodies[0].name}|piapi`);
   const measured = typeof main === 'object';
+  const main2 = results.get(`${bodies[0].name}|${WORKERS_COLUMN}`);
+  const measured2 = typeof main2 === 'object';
   const upstream = await codex.stats<CodexStats>();
   notes.push(
     `upstream: bench/servers/codex-upstream.server.ts — the test suite's Responses events (codex checks: JWT, account id, store/stream/instructions; instructions and tools echoed in response.created/in_progress/completed), ${TEXT_DELTAS} text deltas per answer, one socket write per event; it rendered ${upstream.rendered} distinct request bodies for ${upstream.served} requests (a repeated body gets the events rendered for it); ${ctx.options.connections} connections`,
-    'router CPU = the router process\'s CPU time (utime+stime from /proc) during the measured run ÷ 2xx responses',
+    'router CPU = the router process\'s CPU time (utime+stime from /proc; with workers, the primary and its workers) during the measured run ÷ 2xx responses',
     `long history: ${2 * ctx.options.connections} requests at ${ctx.options.connections} connections, run to completion (no warm-up, one round), instead of a timed run`,
   );
   return {
@@ -142,9 +149,23 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
         goal: '≤ 100 ms',
         pass: measured ? main.p99Ms <= 100 : undefined,
       },
+      {
+        name: `/v1/messages req/s at ${ctx.options.connections} connections (text-1), --workers 2`,
+        measured: measured2 ? fmt(main2.rps) : 'n/a',
+        goal: '≥ 1 000',
+        pass: measured2 ? main2.rps >= 1000 : undefined,
+      },
+      {
+        name: `/v1/messages p99 at ${ctx.options.connections} connections (text-1), --workers 2`,
+        measured: measured2 ? `${fmt(main2.p99Ms)} ms` : 'n/a',
+        goal: '≤ 100 ms',
+        pass: measured2 ? main2.p99Ms <= 100 : undefined,
+      },
     ],
   };
 }
+
+const WORKERS_COLUMN = 'piapi --workers 2';
 
 interface CodexStats {
   served: number;

@@ -71,6 +71,8 @@ export interface PiapiProcessOptions {
   /** Run under `node --cpu-prof`, writing `piapi-<label>.cpuprofile` into this directory on exit. */
   profileDir?: string;
   label: string;
+  /** `--workers`: gateway processes under one primary (default 1, no primary). */
+  workers?: number;
 }
 
 /** `piapi start` from dist/, exactly as it is deployed, listening on a free loopback port. */
@@ -84,7 +86,7 @@ export async function spawnPiapi(options: PiapiProcessOptions): Promise<BenchPro
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [...nodeArgs, PIAPI_BIN, 'start', '--config', options.configPath, '--listen', '127.0.0.1:0'],
+    [...nodeArgs, PIAPI_BIN, 'start', '--config', options.configPath, '--listen', '127.0.0.1:0', '--workers', String(options.workers ?? 1)],
     {
       cwd: REPO,
       // No readiness delay on SIGTERM: the bench stops gateways between items.

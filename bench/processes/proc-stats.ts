@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Linux reports utime/stime in clock ticks; 100 on every mainstream kernel config (`getconf CLK_TCK`). */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -12,8 +12,42 @@ export interface ProcSnapshot {
   writeCalls: number;
 }
 
-/** CPU time and RSS of one process, read from `/proc/<pid>/stat` and `/proc/<pid>/status`. */
+/**
+ * CPU time, RSS and write calls of a process and its children (the workers of
+ * `piapi start --workers`; none for every other bench process), from /proc.
+ */
 export function readProcSnapshot(pid: number): ProcSnapshot {
+  const total = readOneProcess(pid);
+  for (const child of childPids(pid)) {
+    try {
+      const one = readOneProcess(child);
+      total.cpuMs += one.cpuMs;
+      total.rssMiB += one.rssMiB;
+      total.writeCalls += one.writeCalls;
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return total;
+}
+
+/** Child processes of `pid`: every /proc/<n>/stat whose parent field is `pid`. */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children;
+}
+
+/** CPU time and RSS of one process, read from `/proc/<pid>/stat` and `/proc/<pid>/status`. */
+function readOneProcess(pid: number): ProcSnapshot {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may contain spaces and parentheses: fields are counted after its last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
