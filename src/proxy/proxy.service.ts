@@ -82,7 +82,11 @@ export class ProxyService implements OnModuleDestroy {
         if (usage) metrics.tokens(req.caller.name, provider.name, usage);
       });
     }
-    await reply.code(res.status).headers(res.headers).send(res.body);
+    // Written by hand, not with reply.send(stream): the same bytes without Fastify's send path
+    // and an extra stream between the upstream body and the socket.
+    reply.hijack();
+    reply.raw.writeHead(res.status, { ...(reply.getHeaders() as Record<string, string | string[]>), ...res.headers });
+    res.pipeTo(reply.raw);
   }
 
   async onModuleDestroy(): Promise<void> {

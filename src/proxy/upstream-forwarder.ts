@@ -1,5 +1,5 @@
-import type { IncomingMessage } from 'node:http';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Agent, errors as undiciErrors } from 'undici';
 import type { HttpSettings, Service } from '../config/gateway-config.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -30,8 +30,13 @@ export interface ForwardRequest {
 export interface ForwardResponse {
   status: number;
   headers: Record<string, string | string[]>;
-  /** The upstream body, unparsed; an SSE body ends with an `error` event if the upstream fails mid-way. */
+  /** The upstream body, unparsed (listen, don't read: {@link pipeTo} reads it). */
   body: Readable;
+  /**
+   * Streams the body into the client's response, chunk by chunk with backpressure; an SSE body
+   * ends with an `error` event if the upstream fails mid-way, any other is cut.
+   */
+  pipeTo(res: ServerResponse): void;
   /** Bytes of request body sent upstream. */
   bytesIn(): number;
   /** Bytes of response body passed to the client so far. */
@@ -101,33 +106,37 @@ export class UpstreamForwarder {
 
     const isSse = String(response.headers['content-type'] ?? '').startsWith('text/event-stream');
     const upstreamBody = response.body;
-    const out = new PassThrough();
     let bytesOut = 0;
     const { tap, onFirstByte } = f;
-    upstreamBody.on('data', (chunk: Buffer) => {
-      if (bytesOut === 0) onFirstByte?.();
-      bytesOut += chunk.length;
-      tap?.(chunk);
-    });
-    upstreamBody.pipe(out, { end: false });
-    upstreamBody.once('end', () => out.end());
-    upstreamBody.once('error', (err) => {
-      if (out.destroyed) return;
-      const failure = upstreamFailure(err);
-      f.onStreamError?.(failure);
-      // The status line is gone: an SSE client gets an error event and a clean end, any other
-      // client a cut connection (never a silently short body that looks complete).
-      if (isSse) out.end(sseError(failure, f.requestId));
-      else out.destroy(failure);
-    });
-    // The client went away (Fastify destroys `out`): cancel the upstream request with it.
-    out.once('close', () => {
-      if (!upstreamBody.readableEnded) upstreamBody.destroy();
-    });
+    // Straight from undici's body to the socket: no intermediate stream, no pipe machinery.
+    const pipeTo = (res: ServerResponse): void => {
+      upstreamBody.on('data', (chunk: Buffer) => {
+        if (bytesOut === 0) onFirstByte?.();
+        bytesOut += chunk.length;
+        tap?.(chunk);
+        if (!res.write(chunk)) upstreamBody.pause();
+      });
+      res.on('drain', () => upstreamBody.resume());
+      upstreamBody.once('end', () => res.end());
+      upstreamBody.once('error', (err) => {
+        if (res.destroyed) return;
+        const failure = upstreamFailure(err);
+        f.onStreamError?.(failure);
+        // The status line is gone: an SSE client gets an error event and a clean end, any other
+        // client a cut connection (never a silently short body that looks complete).
+        if (isSse) res.end(sseError(failure, f.requestId));
+        else res.destroy(failure);
+      });
+      // The client went away: cancel the upstream request with it.
+      res.once('close', () => {
+        if (!upstreamBody.readableEnded) upstreamBody.destroy();
+      });
+    };
     return {
       status: response.statusCode,
       headers: clientResponseHeaders(response.headers, f.requestId) as Record<string, string | string[]>,
-      body: out,
+      body: upstreamBody,
+      pipeTo,
       bytesIn: () => counter?.bytes ?? 0,
       bytesOut: () => bytesOut,
     };
