@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { childPids } from '../../test/support/child-processes.js';
 
 /** Linux reports utime/stime in clock ticks; 100 on every mainstream kernel config (`getconf CLK_TCK`). */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -29,21 +30,6 @@ export function readProcSnapshot(pid: number): ProcSnapshot {
     }
   }
   return total;
-}
-
-/** Child processes of `pid`: every /proc/<n>/stat whose parent field is `pid`. */
-export function childPids(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return children;
 }
 
 /** CPU time and RSS of one process, read from `/proc/<pid>/stat` and `/proc/<pid>/status`. */

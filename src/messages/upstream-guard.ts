@@ -1,4 +1,5 @@
 import type { Api, AssistantMessage, AssistantMessageEvent, Model } from '@mariozechner/pi-ai';
+import { emptyAssistantMessage } from './empty-message.js';
 import { createRedactor } from './secret-redactor.js';
 
 export interface UpstreamGuardOptions {
@@ -45,7 +46,7 @@ export async function* guardUpstream(
     if (next === undefined) {
       options.abortUpstream();
       const why = latest ? `Upstream stream timed out: nothing received for ${limit} ms` : `Upstream timed out: no response within ${limit} ms`;
-      yield failed(latest ?? emptyMessage(options.model), why);
+      yield failed(latest ?? emptyAssistantMessage(options.model, 'error'), why);
       return;
     }
     if (next.done) return;
@@ -88,17 +89,4 @@ export function incompleteAnswer(message: AssistantMessage): string | undefined 
 
 function failed(message: AssistantMessage, errorMessage: string, reason: 'error' | 'aborted' = 'error'): AssistantMessageEvent {
   return { type: 'error', reason, error: { ...message, stopReason: reason, errorMessage } };
-}
-
-function emptyMessage(model: UpstreamGuardOptions['model']): AssistantMessage {
-  return {
-    role: 'assistant',
-    content: [],
-    api: model.api,
-    provider: model.provider,
-    model: model.id,
-    usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 } },
-    stopReason: 'error',
-    timestamp: Date.now(),
-  };
 }

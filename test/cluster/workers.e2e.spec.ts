@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { childPids } from '../support/child-processes.js';
 import { eventually } from '../support/gateway-harness.js';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { checkMetrics, ensurePromtool } from '../support/promtool.js';
@@ -11,22 +11,6 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/recor
 
 const KEY = 'piapi-user-workers-00000001';
 const WORKERS = { PIAPI_WORKERS: '2', PIAPI_SHUTDOWN_DELAY_MS: '400' };
-
-/** Child processes of `pid`, from /proc. */
-function childPids(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) children.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return children;
-}
 
 function alive(pid: number): boolean {
   try {

@@ -5,13 +5,13 @@ import {
   type AssistantMessageEventStream,
   clampThinkingLevel,
   type Api,
-  type AssistantMessage,
   type Context,
   type Model,
   type SimpleStreamOptions,
   type ThinkingLevel,
 } from '@mariozechner/pi-ai';
 import { request, type Dispatcher } from 'undici';
+import { emptyAssistantMessage } from '../empty-message.js';
 import { convertResponsesMessages, convertResponsesTools, processResponsesStream, type ResponsesEvent } from './pi-ai-responses.js';
 import { skimResponseEvent } from './response-skim.js';
 import { SseDecoder } from './sse-decoder.js';
@@ -62,16 +62,7 @@ interface CodexBody extends Record<string, unknown> {
 }
 
 async function run(model: Model<Api>, context: Context, options: SimpleStreamOptions, stream: AssistantMessageEventStream): Promise<void> {
-  const output: AssistantMessage = {
-    role: 'assistant',
-    content: [],
-    api: model.api,
-    provider: model.provider,
-    model: model.id,
-    usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 } },
-    stopReason: 'stop',
-    timestamp: Date.now(),
-  };
+  const output = emptyAssistantMessage(model, 'stop');
   try {
     const apiKey = options.apiKey;
     if (!apiKey) throw new Error(`No API key for provider: ${model.provider}`);
