@@ -1,17 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { createRedactor, redactSecrets } from './secret-redactor.js';
 
+/**
+ * A made-up token in a provider's format: the prefix plus filler, put together at run time so
+ * no secret scanner takes the source for a leaked credential.
+ */
+function fakeToken(prefix: string, length: number): string {
+  return prefix + 'FAKE0test'.repeat(Math.ceil(length / 9)).slice(0, length);
+}
+
 describe('redactSecrets', () => {
   it.each([
-    ['key sk-proj-abcdefghijklmnop1234', 'key [REDACTED]'],
-    ['sk-ant-api03-abcdefghijklmnopqrstuv', '[REDACTED]'],
-    ['sk-ant-oat01-abcdefghijklmnopqrstuv', '[REDACTED]'],
+    [`key ${fakeToken('sk-proj-', 20)}`, 'key [REDACTED]'],
+    [fakeToken('sk-ant-api03-', 22), '[REDACTED]'],
+    [fakeToken('sk-ant-oat01-', 22), '[REDACTED]'],
     ['user piapi-demo-user-key', 'user [REDACTED]'],
     ['Authorization: Bearer abc.def.ghi-jkl', 'Authorization: Bearer [REDACTED]'],
     ['{"x-api-key":"0123456789abcdef"}', '{"x-api-key":"[REDACTED]"}'],
     ['token eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2ln', 'token [REDACTED]'],
-    ['ghp_abcdefghijklmnopqrstuvwxyz0123456789', '[REDACTED]'],
-    ['AIzaSyA1234567890abcdefghijklmnopqrstu', '[REDACTED]'],
+    [fakeToken('ghp_', 36), '[REDACTED]'],
+    [fakeToken('AIzaSy', 33), '[REDACTED]'],
   ])('masks %s', (text, expected) => {
     expect(redactSecrets(text)).toBe(expected);
   });
