@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +22,7 @@ import { startOpenAIResponsesFake } from '../test/fakes/openai-responses.fake.js
 import { sendJson, sendSse, type StreamFault } from '../test/fakes/sse-stream.js';
 import { checkAnthropicStream } from '../test/fixtures/messages/anthropic-stream-checker.js';
 import type { AnthropicStreamEvent } from '../src/messages/anthropic/anthropic-events.js';
+import { freePort } from '../test/support/free-port.js';
 
 const USAGE = `usage: npm run soak -- [--minutes 10] [--rate 50] [--fault-every 3] [--json <file>]
 
@@ -125,14 +125,6 @@ async function passThroughAnswer(req: RecordedRequest, res: ServerResponse): Pro
 }
 
 // ---- gateway process ---------------------------------------------------------------------
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function spawnGateway(configPath: string, logPath: string): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
   const { openSync } = await import('node:fs');
@@ -339,7 +331,7 @@ async function main(): Promise<void> {
     track(req);
     return llmTurn(take(armed.oai, 'responses'));
   });
-  const dead = await closedPort();
+  const dead = await freePort();
   const configPath = join(dir, 'config.yaml');
   await writeFile(
     configPath,

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { posix } from 'node:path';
 import { validate } from 'dockerfile-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway-harness.j
 import { parseDockerfile, stageEnv, type DockerInstruction, type DockerStage } from './support/dockerfile-stages.js';
 import { isRepoDirectory, isRepoFile, readRepoFile } from './support/repo-files.js';
 import { configPathOf, imageFacts, listenOf, runsPiapiStart } from './support/start-command.js';
+import { freePort } from '../support/free-port.js';
 
 const dockerfile = readRepoFile('Dockerfile');
 const stages = parseDockerfile(dockerfile);
@@ -49,14 +49,6 @@ function dockerignoreAllows(path: string): boolean {
     if (matches) included = negated;
   }
   return included;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('Dockerfile', () => {
@@ -171,6 +163,6 @@ describe('the Dockerfile HEALTHCHECK command', () => {
   });
 
   it('exits 1 when nothing listens there', async () => {
-    expect(await run(`:${await closedPort()}`)).toBe(1);
+    expect(await run(`:${await freePort()}`)).toBe(1);
   });
 });

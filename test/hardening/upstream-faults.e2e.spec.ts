@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import { createServer } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnthropicMessagesFake } from '../fakes/anthropic-messages.fake.js';
@@ -11,6 +10,7 @@ import { eventually, startTestGateway, type TestGateway } from '../support/gatew
 import { expectAnthropicError } from './support/anthropic-client.js';
 import { cutByServer, resetAfterFlush, sseStart, startFaultServer, tcpHandles, type FaultServer } from './support/fault-server.js';
 import { anthropicEvents, parseSse } from './support/sse.js';
+import { freePort } from '../support/free-port.js';
 
 const USERS = {
   pt: 'piapi-user-faults-passthru-01',
@@ -23,15 +23,6 @@ const HEADERS_TIMEOUT_MS = 600;
 const IDLE_TIMEOUT_MS = 600;
 /** Asks the SDKs inside pi-ai not to retry, so an upstream error reaches the client at once. */
 const NO_RETRY = { 'x-should-retry': 'false' };
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const SSE_FRAMES = ['event: a\ndata: {"n":1}\n\n', 'event: b\ndata: {"n":2}\n\n'];
 
@@ -119,7 +110,7 @@ describe('upstream faults', () => {
     });
     anth = await startAnthropicMessagesFake((req) => anthropicFault(req.text()));
     oai = await startOpenAIResponsesFake((req) => responsesFault(req.text()));
-    const dead = await closedPort();
+    const dead = await freePort();
     gw = await startTestGateway(`
 http: { headersTimeoutMs: ${HEADERS_TIMEOUT_MS}, idleTimeoutMs: ${IDLE_TIMEOUT_MS}, connectTimeoutMs: 1000 }
 providers:
