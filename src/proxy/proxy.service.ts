@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../auth/api-key.guard.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -37,56 +38,51 @@ export class ProxyService implements OnModuleDestroy {
     const rest = checkRestPath(parts.rest);
     const key = await this.keys.resolve(req.caller.key);
 
-    const abort = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) {
-        facts.outcome ??= 'client_closed';
-        abort.abort();
-      }
-    });
-
+    let clientGone = false;
     const metrics = this.metrics;
     const started = process.hrtime.bigint();
-    let tap: UsageTap | undefined;
     const res = await this.forwarder
       .forward({
-      req: req.raw,
-      requestId: String(req.id),
-      service,
-      rest,
-      query: parts.query,
-      providerKey: key.secret,
-      keyHeaders: key.headers,
-      http: req.config.http,
-      signal: abort.signal,
-      tap: (chunk) => tap?.push(chunk),
-      onFirstByte: () => metrics.firstByte(service.type, Number(process.hrtime.bigint() - started) / 1e9),
-      onStreamError: (failure) => metrics.upstreamError(service.type, provider.name, errorReason(failure, abort.signal)),
-    })
+        req: req.raw,
+        res: reply.raw,
+        requestId: String(req.id),
+        service,
+        rest,
+        query: parts.query,
+        providerKey: key.secret,
+        keyHeaders: key.headers,
+        http: req.config.http,
+        onClientGone: () => {
+          clientGone = true;
+          facts.outcome ??= 'client_closed';
+        },
+        onFirstByte: () => metrics.firstByte(service.type, Number(process.hrtime.bigint() - started) / 1e9),
+        onStreamError: (failure) => metrics.upstreamError(service.type, provider.name, errorReason(failure, clientGone)),
+      })
       .catch((err: unknown) => {
         const failure = err instanceof GatewayError ? err : upstreamFailure(err);
         if (failure.code !== ErrorCode.PayloadTooLarge) {
-          metrics.upstreamError(service.type, provider.name, errorReason(failure, abort.signal));
+          metrics.upstreamError(service.type, provider.name, errorReason(failure, clientGone));
         }
         throw failure;
       });
     facts.meter = res;
     if (res.status >= 500) metrics.upstreamError(service.type, provider.name, '5xx');
     else if (res.status === 429) metrics.upstreamError(service.type, provider.name, '429');
-    const contentType = String(res.headers['content-type'] ?? '');
-    if (UsageTap.wants(contentType)) {
-      const usageTap = new UsageTap(contentType);
-      tap = usageTap;
-      res.body.once('end', () => {
-        const usage = usageTap.result();
-        if (usage) metrics.tokens(req.caller.name, provider.name, usage);
-      });
-    }
+    const tap = UsageTap.wants(res.contentType) ? new UsageTap(res.contentType) : undefined;
     // Written by hand, not with reply.send(stream): the same bytes without Fastify's send path
     // and an extra stream between the upstream body and the socket.
     reply.hijack();
-    reply.raw.writeHead(res.status, { ...(reply.getHeaders() as Record<string, string | string[]>), ...res.headers });
-    res.pipeTo(reply.raw);
+    reply.raw.writeHead(res.status, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...res.headers });
+    res.pipeTo(
+      tap && {
+        tap: (chunk) => tap.push(chunk),
+        onEnd: () => {
+          const usage = tap.result();
+          if (usage) metrics.tokens(req.caller.name, provider.name, usage);
+        },
+      },
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -94,8 +90,8 @@ export class ProxyService implements OnModuleDestroy {
   }
 }
 
-function errorReason(failure: GatewayError, clientSignal: AbortSignal): UpstreamErrorReason {
-  if (clientSignal.aborted) return 'aborted';
+function errorReason(failure: GatewayError, clientGone: boolean): UpstreamErrorReason {
+  if (clientGone) return 'aborted';
   switch (failure.code) {
     case ErrorCode.UpstreamTimeout:
     case ErrorCode.UpstreamIdle:

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { Agent, errors as undiciErrors } from 'undici';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Transform, type TransformCallback } from 'node:stream';
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { HttpSettings, Service } from '../config/gateway-config.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { GatewayError } from '../errors/gateway-error.js';
@@ -9,6 +9,8 @@ import { upstreamPath } from './upstream-url.js';
 
 export interface ForwardRequest {
   req: IncomingMessage;
+  /** The client's response: when it closes early, the upstream request is cancelled with it. */
+  res: ServerResponse;
   requestId: string;
   service: Service;
   rest: string;
@@ -17,10 +19,8 @@ export interface ForwardRequest {
   /** Extra headers that belong to the provider key (e.g. an OAuth account id). */
   keyHeaders?: Readonly<Record<string, string>>;
   http: HttpSettings;
-  /** Aborted when the client goes away: the upstream request is cancelled with it. */
-  signal: AbortSignal;
-  /** Sees each response body chunk as it passes (usage metering); must not keep them. */
-  tap?: (chunk: Buffer) => void;
+  /** Called once if the client goes away before the response has been written whole. */
+  onClientGone?: () => void;
   /** Called once with the first response body byte. */
   onFirstByte?: () => void;
   /** Called when the upstream fails after the response started. */
@@ -29,14 +29,16 @@ export interface ForwardRequest {
 
 export interface ForwardResponse {
   status: number;
-  headers: Record<string, string | string[]>;
-  /** The upstream body, unparsed (listen, don't read: {@link pipeTo} reads it). */
-  body: Readable;
+  headers: OutgoingHttpHeaders;
+  /** The upstream's content type ('' when it sent none). */
+  contentType: string;
   /**
    * Streams the body into the client's response, chunk by chunk with backpressure; an SSE body
-   * ends with an `error` event if the upstream fails mid-way, any other is cut.
+   * ends with an `error` event if the upstream fails mid-way, any other is cut. `tap` sees each
+   * chunk as it passes (usage metering; it must not keep them), `onEnd` runs once the upstream
+   * body has ended whole.
    */
-  pipeTo(res: ServerResponse): void;
+  pipeTo(hooks?: { tap?: (chunk: Buffer) => void; onEnd?: () => void }): void;
   /** Bytes of request body sent upstream. */
   bytesIn(): number;
   /** Bytes of response body passed to the client so far. */
@@ -69,81 +71,168 @@ export class UpstreamForwarder {
     return this.agent;
   }
 
-  async forward(f: ForwardRequest): Promise<ForwardResponse> {
+  forward(f: ForwardRequest): Promise<ForwardResponse> {
     const declared = f.req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > f.http.maxBodyBytes) throw tooLarge(f.http.maxBodyBytes);
-    const hasBody = declared !== undefined ? Number(declared) > 0 : f.req.headers['transfer-encoding'] !== undefined;
-
-    const counter = hasBody ? new ByteLimit(f.http.maxBodyBytes) : undefined;
-    if (counter) {
-      // pipe(), not pipeline(): on overflow the client's request must stay open for the 413.
-      f.req.pipe(counter);
-      counter.once('error', () => {
-        f.req.unpipe(counter);
-        f.req.resume();
-      });
-    }
-
+    if (declared !== undefined && Number(declared) > f.http.maxBodyBytes) return Promise.reject(tooLarge(f.http.maxBodyBytes));
     const headers = upstreamRequestHeaders(f.req.headers, f.service, f.providerKey, f.requestId);
     if (f.keyHeaders) addKeyHeaders(headers, f.keyHeaders);
-
-    let response;
-    try {
-      response = await this.dispatcher(f.http.connectTimeoutMs).request({
-        origin: f.service.origin,
-        path: upstreamPath(f.service, f.rest, f.query, f.providerKey),
-        method: (f.req.method ?? 'GET'),
-        headers,
-        body: counter ?? null,
-        signal: f.signal,
-        headersTimeout: f.http.headersTimeoutMs,
-        bodyTimeout: f.http.idleTimeoutMs,
-      });
-    } catch (err) {
-      counter?.destroy();
-      throw upstreamFailure(err, counter?.overflow ? f.http.maxBodyBytes : undefined);
-    }
-
-    const isSse = String(response.headers['content-type'] ?? '').startsWith('text/event-stream');
-    const upstreamBody = response.body;
-    let bytesOut = 0;
-    const { tap, onFirstByte } = f;
-    // Straight from undici's body to the socket: no intermediate stream, no pipe machinery.
-    const pipeTo = (res: ServerResponse): void => {
-      upstreamBody.on('data', (chunk: Buffer) => {
-        if (bytesOut === 0) onFirstByte?.();
-        bytesOut += chunk.length;
-        tap?.(chunk);
-        if (!res.write(chunk)) upstreamBody.pause();
-      });
-      res.on('drain', () => upstreamBody.resume());
-      upstreamBody.once('end', () => res.end());
-      upstreamBody.once('error', (err) => {
-        if (res.destroyed) return;
-        const failure = upstreamFailure(err);
-        f.onStreamError?.(failure);
-        // The status line is gone: an SSE client gets an error event and a clean end, any other
-        // client a cut connection (never a silently short body that looks complete).
-        if (isSse) res.end(sseError(failure, f.requestId));
-        else res.destroy(failure);
-      });
-      // The client went away: cancel the upstream request with it.
-      res.once('close', () => {
-        if (!upstreamBody.readableEnded) upstreamBody.destroy();
-      });
-    };
-    return {
-      status: response.statusCode,
-      headers: clientResponseHeaders(response.headers, f.requestId) as Record<string, string | string[]>,
-      body: upstreamBody,
-      pipeTo,
-      bytesIn: () => counter?.bytes ?? 0,
-      bytesOut: () => bytesOut,
-    };
+    return new Promise((resolve, reject) => {
+      const exchange = new Exchange(f, resolve, reject);
+      this.dispatcher(f.http.connectTimeoutMs).dispatch(
+        {
+          origin: f.service.origin,
+          path: upstreamPath(f.service, f.rest, f.query, f.providerKey),
+          method: (f.req.method ?? 'GET') as Dispatcher.HttpMethod,
+          headers,
+          body: exchange.requestBody(declared),
+          headersTimeout: f.http.headersTimeoutMs,
+          bodyTimeout: f.http.idleTimeoutMs,
+        },
+        exchange,
+      );
+    });
   }
 
   async close(): Promise<void> {
     await this.agent?.close();
+  }
+}
+
+/**
+ * One proxied exchange as an undici dispatch handler: the upstream's body chunks are written to
+ * the client's socket as they are parsed, with no stream object of our own or undici's in
+ * between, and undici pauses reading while the client's socket is full.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private counter: ByteLimit | undefined;
+  private declaredBytes = 0;
+  private started = false;
+  private piped = false;
+  private ended = false;
+  private failure: GatewayError | undefined;
+  private clientGone = false;
+  private isSse = false;
+  /** Chunks parsed before {@link pipeTo} is called (the same socket read as the headers). */
+  private early: Buffer[] = [];
+  private sent = 0;
+  private tap: ((chunk: Buffer) => void) | undefined;
+  private onEnd: (() => void) | undefined;
+
+  constructor(
+    private readonly f: ForwardRequest,
+    private readonly resolve: (response: ForwardResponse) => void,
+    private readonly reject: (failure: GatewayError) => void,
+  ) {
+    f.res.once('close', () => {
+      if (f.res.writableFinished) return;
+      this.clientGone = true;
+      f.onClientGone?.();
+      this.counter?.destroy();
+      this.controller?.abort(new undiciErrors.RequestAbortedError());
+    });
+    f.res.on('drain', () => this.controller?.resume());
+  }
+
+  /**
+   * A declared length is enforced by Node's parser (the body ends after that many bytes) and was
+   * checked against the limit, so the request itself is the body; a chunked one is counted.
+   */
+  requestBody(declared: string | undefined): IncomingMessage | ByteLimit | null {
+    const { req, http } = this.f;
+    if (declared !== undefined) {
+      this.declaredBytes = Number(declared);
+      return this.declaredBytes > 0 ? req : null;
+    }
+    if (req.headers['transfer-encoding'] === undefined) return null;
+    const counter = new ByteLimit(http.maxBodyBytes);
+    // pipe(), not pipeline(): on overflow the client's request must stay open for the 413.
+    req.pipe(counter);
+    counter.once('error', () => {
+      req.unpipe(counter);
+      req.resume();
+    });
+    this.counter = counter;
+    return counter;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new undiciErrors.RequestAbortedError());
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return;
+    this.started = true;
+    const contentType = String(headers['content-type'] ?? '');
+    this.isSse = contentType.startsWith('text/event-stream');
+    this.resolve({
+      status: statusCode,
+      headers: clientResponseHeaders(headers, this.f.requestId),
+      contentType,
+      pipeTo: (hooks) => this.pipeTo(hooks),
+      bytesIn: () => this.counter?.bytes ?? this.declaredBytes,
+      bytesOut: () => this.sent,
+    });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.piped) {
+      this.early.push(chunk);
+      return;
+    }
+    if (!this.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.ended = true;
+    if (this.piped) this.finish();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    const failure = upstreamFailure(err, this.counter?.overflow ? this.f.http.maxBodyBytes : undefined);
+    this.counter?.destroy();
+    if (!this.started) {
+      this.reject(failure);
+      return;
+    }
+    this.failure = failure;
+    if (this.piped) this.fail(failure);
+  }
+
+  private pipeTo(hooks: { tap?: (chunk: Buffer) => void; onEnd?: () => void } = {}): void {
+    this.tap = hooks.tap;
+    this.onEnd = hooks.onEnd;
+    this.piped = true;
+    const early = this.early;
+    this.early = [];
+    let full = false;
+    for (const chunk of early) full = !this.write(chunk) || full;
+    if (this.failure) this.fail(this.failure);
+    else if (this.ended) this.finish();
+    else if (full) this.controller?.pause();
+  }
+
+  private write(chunk: Buffer): boolean {
+    if (this.sent === 0) this.f.onFirstByte?.();
+    this.sent += chunk.length;
+    this.tap?.(chunk);
+    return this.f.res.write(chunk);
+  }
+
+  private finish(): void {
+    this.f.res.end();
+    this.onEnd?.();
+  }
+
+  private fail(failure: GatewayError): void {
+    const res = this.f.res;
+    if (res.destroyed || this.clientGone) return;
+    this.f.onStreamError?.(failure);
+    // The status line is gone: an SSE client gets an error event and a clean end, any other
+    // client a cut connection (never a silently short body that looks complete).
+    if (this.isSse) res.end(sseError(failure, this.f.requestId));
+    else res.destroy(failure);
   }
 }
 

@@ -95,6 +95,43 @@ describe('pass-through proxy', () => {
     expect(upstream.requests[0].body.toString()).toBe(parts.join(''));
   });
 
+  it('reads the upstream no faster than the client: a client that stops reading stops the upstream', async () => {
+    const total = 64 * 1024 * 1024;
+    const piece = Buffer.alloc(64 * 1024, 'x');
+    let written = 0;
+    upstream.setHandler((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+      const pump = (): void => {
+        while (written < total) {
+          written += piece.length;
+          if (!res.write(piece)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+    });
+    const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}/piapi/cx/v1/big`, { headers: { authorization: `Bearer ${ALICE}` } }, resolve);
+      req.once('error', reject);
+      req.end();
+    });
+    expect(response.statusCode).toBe(200);
+    response.pause();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Socket buffers on both legs hold a few MB at most; a proxy that buffers would have taken all 64.
+    expect(written).toBeLessThan(16 * 1024 * 1024);
+    let received = 0;
+    response.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    response.resume();
+    await new Promise((resolve) => response.once('end', resolve));
+    expect(received).toBe(total);
+  });
+
   it('injects the provider key in the configured header and strips the caller key', async () => {
     await (
       await request(`${gw.url}/piapi/cc/v1/messages`, {
