@@ -82,7 +82,7 @@ export class UpstreamForwarder {
         {
           origin: f.service.origin,
           path: upstreamPath(f.service, f.rest, f.query, f.providerKey),
-          method: (f.req.method ?? 'GET') as Dispatcher.HttpMethod,
+          method: f.req.method ?? 'GET',
           headers,
           body: exchange.requestBody(declared),
           headersTimeout: f.http.headersTimeoutMs,

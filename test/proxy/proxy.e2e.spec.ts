@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
@@ -113,7 +113,7 @@ describe('pass-through proxy', () => {
       };
       pump();
     });
-    const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = httpRequest(`${gw.url}/piapi/cx/v1/big`, { headers: { authorization: `Bearer ${ALICE}` } }, resolve);
       req.once('error', reject);
       req.end();
