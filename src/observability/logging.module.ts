@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { isoTimeField } from './iso-time.js';
 
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
@@ -12,7 +13,7 @@ export function createRootLogger(level: string, destination?: DestinationStream)
       level,
       // Workers of `--workers` share stdout: each line says which one wrote it.
       base: cluster.isWorker ? { service: 'piapi', pid: process.pid } : { service: 'piapi' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: () => isoTimeField(),
       formatters: { level: (label) => ({ level: label }) },
       // No `redact`: it costs on every line, and no line carries headers, queries or bodies
       // (request lines are built field by field in request-log.ts; the test suite greps for keys).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Service } from '../config/gateway-config.js';
-import { addKeyHeaders, clientResponseHeaders, upstreamRequestHeaders } from './hop-by-hop-headers.js';
+import { addKeyHeaders, clientResponseHeaders, upstreamRequestHeaders, withOwnHeaders } from './hop-by-hop-headers.js';
 
 const service: Service = {
   type: 'cc',
@@ -30,11 +30,42 @@ describe('upstreamRequestHeaders', () => {
 
 describe('clientResponseHeaders', () => {
   it('keeps the upstream id apart from ours', () => {
-    expect(clientResponseHeaders({ 'x-request-id': 'up', 'transfer-encoding': 'chunked', 'content-type': 'a' }, 'ours')).toEqual({
-      'x-upstream-request-id': 'up',
-      'content-type': 'a',
-      'x-request-id': 'ours',
-    });
+    expect(clientResponseHeaders({ 'x-request-id': 'up', 'transfer-encoding': 'chunked', 'content-type': 'a' }, 'ours')).toEqual([
+      'x-upstream-request-id',
+      'up',
+      'content-type',
+      'a',
+      'x-request-id',
+      'ours',
+    ]);
+  });
+
+  it('keeps repeated headers repeated and drops those named in Connection', () => {
+    expect(clientResponseHeaders({ connection: 'x-hop', 'x-hop': '1', 'set-cookie': ['a=1', 'b=2'] }, 'r')).toEqual([
+      'set-cookie',
+      'a=1',
+      'set-cookie',
+      'b=2',
+      'x-request-id',
+      'r',
+    ]);
+  });
+});
+
+describe('withOwnHeaders', () => {
+  it('adds our headers the upstream did not send, and lets the upstream win the others', () => {
+    expect(withOwnHeaders(['content-type', 'a', 'x-request-id', 'r'], { 'x-request-id': 'r', 'x-own': 1, 'x-list': ['a', 'b'] })).toEqual([
+      'content-type',
+      'a',
+      'x-request-id',
+      'r',
+      'x-own',
+      '1',
+      'x-list',
+      'a',
+      'x-list',
+      'b',
+    ]);
   });
 });
 

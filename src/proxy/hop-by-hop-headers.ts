@@ -62,22 +62,36 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-export function clientResponseHeaders(
-  upstream: Record<string, string | string[] | undefined>,
-  requestId: string,
-): OutgoingHttpHeaders {
+/**
+ * The upstream's response headers as the client gets them, in `writeHead`'s flat
+ * `[name, value, name, value, …]` form (repeated headers such as `set-cookie` stay repeated).
+ */
+export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>, requestId: string): string[] {
   const listed = connectionListed(upstream.connection);
-  const out: OutgoingHttpHeaders = {};
+  const out: string[] = [];
   for (const name in upstream) {
     if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     const value = upstream[name];
     if (value === undefined) continue;
     // The upstream's own id stays visible without replacing ours.
-    if (name === 'x-request-id') out['x-upstream-request-id'] = value;
-    else out[name] = value;
+    const outName = name === 'x-request-id' ? 'x-upstream-request-id' : name;
+    if (typeof value === 'string') out.push(outName, value);
+    else for (const item of value) out.push(outName, item);
   }
-  out['x-request-id'] = requestId;
+  out.push('x-request-id', requestId);
   return out;
+}
+
+/** Adds headers already set on our side (by hooks) that the upstream's list does not carry. */
+export function withOwnHeaders(list: string[], own: OutgoingHttpHeaders): string[] {
+  outer: for (const name in own) {
+    const value = own[name];
+    if (value === undefined) continue;
+    for (let i = 0; i < list.length; i += 2) if (list[i] === name) continue outer;
+    if (Array.isArray(value)) for (const item of value) list.push(name, item);
+    else list.push(name, String(value));
+  }
+  return list;
 }
 
 /** Comma-separated feature lists: a key's own values join the client's instead of replacing them. */

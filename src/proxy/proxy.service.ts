@@ -9,6 +9,7 @@ import { PROVIDER_KEY_SOURCE, type ProviderKeySource } from '../providers/provid
 import { MetricsService } from '../observability/metrics.module.js';
 import type { UpstreamErrorReason } from '../observability/metric-names.js';
 import { UsageTap } from '../observability/usage-tap.js';
+import { withOwnHeaders } from './hop-by-hop-headers.js';
 import { UpstreamForwarder, upstreamFailure } from './upstream-forwarder.js';
 import { checkRestPath, splitProxyUrl } from './upstream-url.js';
 
@@ -73,7 +74,7 @@ export class ProxyService implements OnModuleDestroy {
     // Written by hand, not with reply.send(stream): the same bytes without Fastify's send path
     // and an extra stream between the upstream body and the socket.
     reply.hijack();
-    reply.raw.writeHead(res.status, { ...(reply.getHeaders() as OutgoingHttpHeaders), ...res.headers });
+    reply.raw.writeHead(res.status, withOwnHeaders(res.headers, reply.getHeaders() as OutgoingHttpHeaders));
     res.pipeTo(
       tap && {
         tap: (chunk) => tap.push(chunk),

@@ -1,4 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { HttpSettings, Service } from '../config/gateway-config.js';
@@ -29,7 +29,8 @@ export interface ForwardRequest {
 
 export interface ForwardResponse {
   status: number;
-  headers: OutgoingHttpHeaders;
+  /** For the client, as `writeHead`'s flat `[name, value, …]` list. */
+  headers: string[];
   /** The upstream's content type ('' when it sent none). */
   contentType: string;
   /**

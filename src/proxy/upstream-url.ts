@@ -9,6 +9,11 @@ const FORBIDDEN_ENCODED = /%(2f|5c|00|0[0-9a-f]|1[0-9a-f]|7f)/i;
 const FORBIDDEN_RAW = /[\\\u0000-\u001f\u007f\s]/;
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_DECODED = /[/\\\u0000-\u001f\u007f]/;
+/**
+ * Paths every check below passes without work: ASCII segments that do not start with a dot and
+ * hold no `%`, `;` or backslash (so nothing to decode, normalize or strip), none empty but a last one.
+ */
+const PLAIN_REST = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+\/?$/;
 
 /** Splits `/piapi/<type>/<rest>?<query>` into its parts; `rest` keeps its raw encoding. */
 export function splitProxyUrl(rawUrl: string): { serviceType: string; rest: string; query: string } | undefined {
@@ -32,6 +37,7 @@ export function checkRestPath(rest: string): string {
   };
   if (rest === '') return rest;
   if (rest.length > MAX_PATH_LENGTH) refuse('too long');
+  if (PLAIN_REST.test(rest)) return rest;
   if (!rest.startsWith('/')) refuse('must start with "/"');
   if (FORBIDDEN_RAW.test(rest)) refuse('backslash, whitespace or control character');
   const segments = rest.slice(1).split('/');
