@@ -82,6 +82,8 @@ export async function spawnPiapi(options: PiapiProcessOptions): Promise<BenchPro
     mkdirSync(options.profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=piapi-${options.label}.cpuprofile`);
   }
+  // Extra node flags for the piapi processes only, e.g. BENCH_PIAPI_NODE_ARGS="--heap-prof --heap-prof-dir=/tmp/hp".
+  nodeArgs.push(...(process.env.BENCH_PIAPI_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== ''));
   const logFd = openSync(options.logFile, 'a');
   const started = performance.now();
   const child = spawn(

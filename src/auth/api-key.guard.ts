@@ -17,7 +17,13 @@ export class ApiKeyGuard implements CanActivate {
   constructor(private readonly config: GatewayConfigService) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    this.authenticate(context.switchToHttp().getRequest<FastifyRequest>());
+    return true;
+  }
+
+  /** The guard's work on a bare Fastify request, for routes served outside Nest's router; throws a 401. */
+  authenticate(request: FastifyRequest): AuthenticatedRequest {
+    const req = request as AuthenticatedRequest;
     const config = this.config.current;
     const user = resolveCaller(config, req.headers);
     req.caller = user;
@@ -25,6 +31,6 @@ export class ApiKeyGuard implements CanActivate {
     const facts = requestFacts(req.raw);
     facts.user = user.name;
     facts.provider = user.provider.name;
-    return true;
+    return req;
   }
 }

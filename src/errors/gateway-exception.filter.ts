@@ -38,20 +38,23 @@ export class GatewayExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const req = ctx.getRequest<FastifyRequest>();
-    const reply = ctx.getResponse<FastifyReply>();
-    const error = fromUnknown(exception);
-    if (!(exception instanceof GatewayError) && !(exception instanceof HttpException)) {
-      this.logger.error({ request_id: req.id, err: describe(exception) }, 'unhandled error');
-    }
-    if (reply.sent || reply.raw.headersSent) {
-      // The status line is gone; cutting the connection is the only honest signal left.
-      reply.raw.destroy();
-      return;
-    }
-    const { status, body } = renderError(error, errorFormatForPath(req.url), String(req.id));
-    void reply.code(status).header('content-type', 'application/json').send(body);
+    answerError(exception, ctx.getRequest<FastifyRequest>(), ctx.getResponse<FastifyReply>(), this.logger);
   }
+}
+
+/** What the filter does, for routes served outside Nest's router (the pass-through proxy). */
+export function answerError(exception: unknown, req: FastifyRequest, reply: FastifyReply, logger: Pick<Logger, 'error'>): void {
+  const error = fromUnknown(exception);
+  if (!(exception instanceof GatewayError) && !(exception instanceof HttpException)) {
+    logger.error({ request_id: req.id, err: describe(exception) }, 'unhandled error');
+  }
+  if (reply.sent || reply.raw.headersSent) {
+    // The status line is gone; cutting the connection is the only honest signal left.
+    reply.raw.destroy();
+    return;
+  }
+  const { status, body } = renderError(error, errorFormatForPath(req.url), String(req.id));
+  void reply.code(status).header('content-type', 'application/json').send(body);
 }
 
 function describe(err: unknown): { type: string; message: string } {

@@ -189,7 +189,7 @@ export class MessagesService implements OnModuleDestroy {
   private async stream(call: Call, reply: FastifyReply, observe: (e: AssistantMessageEvent) => void, signal: AbortSignal): Promise<void> {
     const transcoder = new AnthropicEventTranscoder(call.transcoder);
     let sse: SseResponse | undefined;
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const pingMs = pingEveryMs();
     const open = (): SseResponse => {
       if (sse) return sse;
@@ -210,7 +210,7 @@ export class MessagesService implements OnModuleDestroy {
         if (out.length > 0) {
           const first = !sse;
           await open().write(encodeSseEvents(out));
-          if (first) this.metrics.firstByte('messages', Number(process.hrtime.bigint() - started) / 1e9);
+          if (first) this.metrics.firstByte('messages', (performance.now() - started) / 1e3);
         }
         if (transcoder.finished || signal.aborted) break;
       }

@@ -29,6 +29,8 @@ export interface GatewayMetricSet {
 export class GatewayMetrics {
   private knownTypes: { config: GatewayConfig; types: ReadonlySet<string> } | undefined;
   private droppedSeen = 0;
+  private readonly byType = new Map<string, { service_type: string }>();
+  private readonly byTypeAndStatus = new Map<string, Map<string, { service_type: string; status_class: string }>>();
 
   constructor(private readonly m: GatewayMetricSet) {}
 
@@ -43,17 +45,36 @@ export class GatewayMetrics {
   }
 
   requestStarted(serviceType: string): void {
-    this.m.inflight.inc({ service_type: serviceType });
+    this.m.inflight.inc(this.typeLabels(serviceType));
   }
 
   requestFinished(serviceType: string, statusClass: string, seconds: number): void {
-    this.m.inflight.dec({ service_type: serviceType });
-    this.m.requests.inc({ service_type: serviceType, status_class: statusClass });
-    this.m.latency.observe({ service_type: serviceType }, seconds);
+    const labels = this.typeLabels(serviceType);
+    this.m.inflight.dec(labels);
+    this.m.requests.inc(this.statusLabels(serviceType, statusClass));
+    this.m.latency.observe(labels, seconds);
   }
 
   firstByte(serviceType: string, seconds: number): void {
-    this.m.firstByte.observe({ service_type: serviceType }, seconds);
+    this.m.firstByte.observe(this.typeLabels(serviceType), seconds);
+  }
+
+  /**
+   * Label objects made once per value (the values are bounded: configured types and fixed names),
+   * not once per request.
+   */
+  private typeLabels(serviceType: string): { service_type: string } {
+    let labels = this.byType.get(serviceType);
+    if (!labels) this.byType.set(serviceType, (labels = Object.freeze({ service_type: serviceType })));
+    return labels;
+  }
+
+  private statusLabels(serviceType: string, statusClass: string): { service_type: string; status_class: string } {
+    let byStatus = this.byTypeAndStatus.get(serviceType);
+    if (!byStatus) this.byTypeAndStatus.set(serviceType, (byStatus = new Map<string, { service_type: string; status_class: string }>()));
+    let labels = byStatus.get(statusClass);
+    if (!labels) byStatus.set(statusClass, (labels = Object.freeze({ service_type: serviceType, status_class: statusClass })));
+    return labels;
   }
 
   upstreamError(serviceType: string, provider: string, reason: UpstreamErrorReason): void {

@@ -26,12 +26,12 @@ export function observeRequests(fastify: FastifyInstance, { logger, metrics, sto
     const path = logPath(req.url);
     const quiet = QUIET_PATHS.has(path);
     const label = quiet ? '' : serviceTypeLabel(path, metrics.serviceTypes(store.current));
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     if (!quiet) metrics.requestStarted(label);
     reply.raw.once('close', () => {
       lifecycle.requestClosed();
       if (quiet) return;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const seconds = (performance.now() - started) / 1e3;
       const finished = reply.raw.writableFinished;
       const status = reply.statusCode;
       metrics.requestFinished(label, finished ? statusClass(status) : 'aborted', seconds);

@@ -41,7 +41,7 @@ export class ProxyService implements OnModuleDestroy {
 
     let clientGone = false;
     const metrics = this.metrics;
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const res = await this.forwarder
       .forward({
         req: req.raw,
@@ -57,7 +57,7 @@ export class ProxyService implements OnModuleDestroy {
           clientGone = true;
           facts.outcome ??= 'client_closed';
         },
-        onFirstByte: () => metrics.firstByte(service.type, Number(process.hrtime.bigint() - started) / 1e9),
+        onFirstByte: () => metrics.firstByte(service.type, (performance.now() - started) / 1e3),
         onStreamError: (failure) => metrics.upstreamError(service.type, provider.name, errorReason(failure, clientGone)),
       })
       .catch((err: unknown) => {

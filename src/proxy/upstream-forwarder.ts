@@ -132,7 +132,6 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.counter?.destroy();
       this.controller?.abort(new undiciErrors.RequestAbortedError());
     });
-    f.res.on('drain', () => this.controller?.resume());
   }
 
   /**
@@ -182,7 +181,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.early.push(chunk);
       return;
     }
-    if (!this.write(chunk)) controller.pause();
+    if (!this.write(chunk)) this.pause();
   }
 
   onResponseEnd(): void {
@@ -211,7 +210,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     for (const chunk of early) full = !this.write(chunk) || full;
     if (this.failure) this.fail(this.failure);
     else if (this.ended) this.finish();
-    else if (full) this.controller?.pause();
+    else if (full) this.pause();
+  }
+
+  /** Stops reading the upstream until the client's socket has drained. */
+  private pause(): void {
+    this.controller?.pause();
+    this.f.res.once('drain', () => this.controller?.resume());
   }
 
   private write(chunk: Buffer): boolean {
