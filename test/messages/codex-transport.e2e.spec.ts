@@ -113,6 +113,30 @@ describe('streamCodexResponses against a Codex upstream', () => {
     expect(upstream.requests[0].json().tools).toEqual([{ type: 'function', ...WEATHER_TOOL, strict: null }]);
   });
 
+  it('sends each request its own tools and instructions, the same or changed, from the serialization cache or not', async () => {
+    const upstream = await startCodexFake({ text: ['ok'] });
+    const tools = () => [structuredClone(WEATHER_TOOL), { name: 'noop', description: 'Nichts ✓', parameters: { type: 'object', properties: {} } }];
+    const changed = tools();
+    (changed[0].parameters.properties as Record<string, unknown>).city = { type: 'string', description: 'ville' };
+    const contexts: Context[] = [
+      userContext('one', { tools: tools() }),
+      userContext('two', { tools: tools() }),
+      userContext('three', { tools: changed }),
+      userContext('four', { tools: tools(), systemPrompt: 'Autre consigne ✓' }),
+      userContext('five'),
+      userContext('six', { tools: tools() }),
+    ];
+    for (const context of contexts) doneMessage(await run(upstream.url, context, { sessionId: 's' }));
+    const sent = upstream.requests.map((r) => r.json() as Record<string, unknown>);
+    contexts.forEach((context, i) => {
+      expect(sent[i].instructions).toBe(context.systemPrompt);
+      expect(sent[i].tools).toEqual(context.tools?.map((tool) => ({ type: 'function', ...tool, strict: null })));
+      expect(sent[i]).toMatchObject({ model: MODEL_ID, stream: true, store: false, prompt_cache_key: 's' });
+    });
+    expect((sent[2].tools as { parameters: { properties: { city: unknown } } }[])[0].parameters.properties.city).toEqual({ type: 'string', description: 'ville' });
+    expect(sent[4].tools).toBeUndefined();
+  });
+
   it('sends the Codex headers, with the account id from the token and the session id', async () => {
     const upstream = await startCodexFake({ text: ['ok'] });
     doneMessage(await run(upstream.url, undefined, { sessionId: 'sess-42' }));

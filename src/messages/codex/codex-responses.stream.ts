@@ -9,11 +9,13 @@ import {
   type Model,
   type SimpleStreamOptions,
   type ThinkingLevel,
+  type Tool,
 } from '@mariozechner/pi-ai';
 import { request, type Dispatcher } from 'undici';
 import { emptyAssistantMessage } from '../empty-message.js';
 import { convertResponsesMessages, convertResponsesTools, processResponsesStream, type ResponsesEvent } from './pi-ai-responses.js';
 import { skimResponseEvent } from './response-skim.js';
+import { SerializedPartCache, encodeBody, jsonEqual, type SerializedPart } from './serialized-parts.js';
 import { SseDecoder } from './sse-decoder.js';
 
 /**
@@ -67,12 +69,18 @@ async function run(model: Model<Api>, context: Context, options: SimpleStreamOpt
     const apiKey = options.apiKey;
     if (!apiKey) throw new Error(`No API key for provider: ${model.provider}`);
     const accountId = extractAccountId(apiKey);
-    let body: unknown = buildRequestBody(model, context, options);
+    const parts = {
+      instructions: INSTRUCTIONS.get(context.systemPrompt || 'You are a helpful assistant.'),
+      tools: context.tools && context.tools.length > 0 ? TOOLS.get(context.tools) : undefined,
+    };
+    let body: unknown = buildRequestBody(model, context, options, parts);
     const patched = await options.onPayload?.(body, model);
     if (patched !== undefined) body = patched;
     const headers = requestHeaders(model, options, accountId, apiKey);
-    // Encoded once here: undici would measure a string body's UTF-8 length, then encode it.
-    const response = await send(model, codexUrl(model.baseUrl), headers, Buffer.from(JSON.stringify(body)), options);
+    // Encoded once here (undici would measure a string body's UTF-8 length, then encode it),
+    // with the tools and instructions from their cached encoding while the hook left them alone.
+    const encoded = isRecord(body) ? encodeBody(body, parts) : Buffer.from(JSON.stringify(body));
+    const response = await send(model, codexUrl(model.baseUrl), headers, encoded, options);
     stream.push({ type: 'start', partial: output });
     await processResponsesStream(codexEvents(response.body), output, stream, model);
     if (options.signal?.aborted) throw new Error('Request was aborted');
@@ -87,12 +95,25 @@ async function run(model: Model<Api>, context: Context, options: SimpleStreamOpt
   }
 }
 
-function buildRequestBody(model: Model<Api>, context: Context, options: SimpleStreamOptions): CodexBody {
+/** Claude Code sends the same tools and system prompt every turn: see serialized-parts.ts. */
+const TOOLS = new SerializedPartCache<Tool[], unknown[]>(jsonEqual, (tools) => convertResponsesTools(tools, { strict: null }));
+const INSTRUCTIONS = new SerializedPartCache<string, string>((a, b) => a === b, (text) => text);
+
+interface BodyParts {
+  instructions: SerializedPart<string>;
+  tools: SerializedPart<unknown[]> | undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function buildRequestBody(model: Model<Api>, context: Context, options: SimpleStreamOptions, parts: BodyParts): CodexBody {
   const body: CodexBody = {
     model: model.id,
     store: false,
     stream: true,
-    instructions: context.systemPrompt || 'You are a helpful assistant.',
+    instructions: parts.instructions.value,
     input: convertResponsesMessages(model, context, CODEX_TOOL_CALL_PROVIDERS, { includeSystemPrompt: false }),
     text: { verbosity: 'low' },
     include: ['reasoning.encrypted_content'],
@@ -101,7 +122,7 @@ function buildRequestBody(model: Model<Api>, context: Context, options: SimpleSt
     parallel_tool_calls: true,
   };
   if (options.temperature !== undefined) body.temperature = options.temperature;
-  if (context.tools && context.tools.length > 0) body.tools = convertResponsesTools(context.tools, { strict: null });
+  if (parts.tools) body.tools = parts.tools.value;
   const effort = reasoningEffort(model, options.reasoning);
   if (effort !== undefined) body.reasoning = { effort, summary: 'auto' };
   return body;
