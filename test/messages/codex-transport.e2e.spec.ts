@@ -127,7 +127,7 @@ describe('streamCodexResponses against a Codex upstream', () => {
       userContext('six', { tools: tools() }),
     ];
     for (const context of contexts) doneMessage(await run(upstream.url, context, { sessionId: 's' }));
-    const sent = upstream.requests.map((r) => r.json() as Record<string, unknown>);
+    const sent = upstream.requests.map((r) => r.json<Record<string, unknown>>());
     contexts.forEach((context, i) => {
       expect(sent[i].instructions).toBe(context.systemPrompt);
       expect(sent[i].tools).toEqual(context.tools?.map((tool) => ({ type: 'function', ...tool, strict: null })));
