@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { AssistantMessage, AssistantMessageEvent, ToolCall, Usage } from '@mariozechner/pi-ai';
 import type { GatewayError } from '../../errors/gateway-error.js';
 import type { AnthropicContentBlock, AnthropicStopReason, AnthropicStreamEvent, AnthropicUsage } from './anthropic-events.js';
@@ -59,7 +59,8 @@ export class AnthropicEventTranscoder {
   private failedBeforeStart: GatewayError | undefined;
 
   constructor(private readonly options: TranscoderOptions) {
-    this.messageId = options.messageId ?? `msg_${randomBytes(12).toString('hex')}`;
+    // randomUUID draws from a buffered pool; randomBytes would fill a new buffer per message.
+    this.messageId = options.messageId ?? `msg_${randomUUID().replaceAll('-', '')}`;
   }
 
   /**

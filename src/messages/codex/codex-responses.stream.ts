@@ -14,7 +14,7 @@ import {
 import { request, type Dispatcher } from 'undici';
 import { emptyAssistantMessage } from '../empty-message.js';
 import { convertResponsesMessages, convertResponsesTools, processResponsesStream, type ResponsesEvent } from './pi-ai-responses.js';
-import { skimResponseEvent } from './response-skim.js';
+import { SkipMemo, skimResponseEvent } from './response-skim.js';
 import { SerializedPartCache, encodeBody, jsonEqual, type SerializedPart } from './serialized-parts.js';
 import { SseDecoder } from './sse-decoder.js';
 
@@ -57,6 +57,8 @@ const ASCII_READ_EVENTS: ReadonlySet<string> = new Set(['response.created', 'res
  * rest is stepped over unbuilt (see skimResponseEvent).
  */
 const READ_RESPONSE_FIELDS: ReadonlySet<string> = new Set(['id', 'status', 'usage', 'service_tier', 'error', 'incomplete_details', 'model']);
+/** The echoed tools of the last responses, stepped over with one comparison (see SkipMemo). */
+const ECHO_MEMO = new SkipMemo();
 const USER_AGENT = `pi (${os.platform()} ${os.release()}; ${os.arch()})`;
 
 interface CodexBody extends Record<string, unknown> {
@@ -226,7 +228,7 @@ async function* codexEvents(body: Dispatcher.ResponseData['body']): AsyncGenerat
         if (sse.data === '' || sse.data === '[DONE]') continue;
         let event: ResponsesEvent;
         try {
-          const skimmed = sse.event !== undefined && ASCII_READ_EVENTS.has(sse.event) ? skimResponseEvent(sse.data, READ_RESPONSE_FIELDS) : undefined;
+          const skimmed = sse.event !== undefined && ASCII_READ_EVENTS.has(sse.event) ? skimResponseEvent(sse.data, READ_RESPONSE_FIELDS, ECHO_MEMO) : undefined;
           event = (skimmed ?? JSON.parse(sse.data)) as ResponsesEvent;
         } catch (cause) {
           throw new Error(`Invalid Codex SSE JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });

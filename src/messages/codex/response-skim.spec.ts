@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { skimResponseEvent } from './response-skim.js';
+import { SkipMemo, skimResponseEvent } from './response-skim.js';
 
 const FIELDS: ReadonlySet<string> = new Set(['id', 'status', 'usage']);
 
@@ -68,5 +68,55 @@ describe('skimResponseEvent', () => {
   it('reads an event without a response object like JSON.parse does', () => {
     expect(skimResponseEvent('{"type":"response.created","sequence_number":0}', FIELDS)).toEqual({ type: 'response.created', sequence_number: 0 });
     expect(skimResponseEvent('{"type":"x","response":null}', FIELDS)).toEqual({ type: 'x', response: null });
+  });
+
+  describe('with a SkipMemo', () => {
+    const bigTools = (variant: string) =>
+      Array.from({ length: 6 }, (_, i) => ({
+        type: 'function',
+        name: `tool_${i}`,
+        description: `Tool ${i} ${variant} ${'does things; '.repeat(20)}`,
+        parameters: { type: 'object', properties: { a: { type: 'string', enum: ['}', ']', '"'] } } },
+      }));
+    const event = (tools: unknown, id: string) =>
+      JSON.stringify({ type: 'response.completed', response: { id, ...ECHO, tools, status: 'completed', usage: { input_tokens: 7 } } });
+
+    it('steps over a value it saw before with one comparison, and reads the rest as JSON.parse does', () => {
+      const memo = new SkipMemo();
+      const first = event(bigTools('v1'), 'resp_a');
+      expect(skimResponseEvent(first, FIELDS, memo)).toEqual(expected(first));
+      const second = event(bigTools('v1'), 'resp_b');
+      const at = second.indexOf('"tools":') + '"tools":'.length;
+      expect(memo.skip(second, 'tools', at)).toBe(at + JSON.stringify(bigTools('v1')).length);
+      expect(skimResponseEvent(second, FIELDS, memo)).toEqual(expected(second));
+    });
+
+    it('walks a changed value again, and remembers the new one', () => {
+      const memo = new SkipMemo();
+      skimResponseEvent(event(bigTools('v1'), 'r1'), FIELDS, memo);
+      const changed = event(bigTools('v2'), 'r2');
+      const at = changed.indexOf('"tools":') + '"tools":'.length;
+      expect(memo.skip(changed, 'tools', at)).toBeUndefined();
+      expect(skimResponseEvent(changed, FIELDS, memo)).toEqual(expected(changed));
+      expect(memo.skip(changed, 'tools', at)).toBe(at + JSON.stringify(bigTools('v2')).length);
+      // A longer list that starts like the remembered one is not mistaken for it.
+      const longer = event([...bigTools('v2'), { type: 'function', name: 'extra' }], 'r3');
+      expect(memo.skip(longer, 'tools', at)).toBeUndefined();
+      expect(skimResponseEvent(longer, FIELDS, memo)).toEqual(expected(longer));
+    });
+
+    it('does not remember small values or strings, and still reads malformed text as undefined', () => {
+      const memo = new SkipMemo();
+      const small = event(ECHO.tools, 'r');
+      skimResponseEvent(small, FIELDS, memo);
+      const at = small.indexOf('"tools":') + '"tools":'.length;
+      expect(memo.skip(small, 'tools', at)).toBeUndefined();
+      const long = JSON.stringify({ type: 'x', response: { id: 'r', instructions: 'i'.repeat(5000) } });
+      skimResponseEvent(long, FIELDS, memo);
+      expect(memo.skip(long, 'instructions', long.indexOf('"iii'))).toBeUndefined();
+      const good = event(bigTools('v3'), 'r4');
+      skimResponseEvent(good, FIELDS, memo);
+      expect(skimResponseEvent(good.slice(0, -2), FIELDS, memo)).toBeUndefined();
+    });
   });
 });
