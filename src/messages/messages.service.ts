@@ -30,7 +30,8 @@ import { countTokens } from './anthropic/token-count.js';
 import { streamCodexResponses } from './codex/codex-responses.stream.js';
 import { anthropicErrorBody, upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
 import { ConversationLogs } from './conversation-logs.js';
-import { readJsonBody } from './json-body.js';
+import { fitsDepth, readJsonBody } from './json-body.js';
+import { RepeatedMemberParser } from './repeated-members.js';
 import { modelAliases, resolveModel } from './models/model-map.js';
 import { buildPiModel } from './models/pi-model-factory.js';
 import { SseResponse } from './sse-response.js';
@@ -56,6 +57,8 @@ interface Call {
 @Injectable()
 export class MessagesService implements OnModuleDestroy {
   private readonly conversations = new ConversationLogs();
+  /** Claude Code sends the same tools and system prompt with every turn: parsed once (repeated-members.ts). */
+  private readonly members = new RepeatedMemberParser(new Set(['tools', 'system']), fitsDepth);
 
   constructor(
     @Inject(PROVIDER_KEY_SOURCE) private readonly keys: ProviderKeySource,
@@ -63,7 +66,7 @@ export class MessagesService implements OnModuleDestroy {
   ) {}
 
   async messages(req: AuthenticatedRequest, reply: FastifyReply): Promise<void> {
-    const request = validateMessagesRequest(await readJsonBody(req.raw, req.config.http.maxBodyBytes));
+    const request = validateMessagesRequest(await readJsonBody(req.raw, req.config.http.maxBodyBytes, this.members));
     const abort = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
@@ -101,7 +104,7 @@ export class MessagesService implements OnModuleDestroy {
   }
 
   async countTokens(req: AuthenticatedRequest): Promise<{ input_tokens: number }> {
-    const request = validateCountTokensRequest(await readJsonBody(req.raw, req.config.http.maxBodyBytes));
+    const request = validateCountTokensRequest(await readJsonBody(req.raw, req.config.http.maxBodyBytes, this.members));
     const provider = llmProvider(req.caller);
     const resolved = resolveModel(req.config, provider, request);
     return { input_tokens: await countTokens(request, buildPiModel(provider, resolved.targetModel)) };
