@@ -7,8 +7,8 @@ import { PassThrough } from 'node:stream';
  * Frames written in the same turn of the event loop go out as one write: an upstream chunk
  * usually completes several events at once (a Responses stream sends ~25 small events per
  * answer), and one socket write per event cost more CPU than the rest of their handling. The
- * batch leaves on `process.nextTick`, which runs once the current chain of promise callbacks
- * (the whole upstream chunk's events) has run: nothing waits for a later chunk or a timer.
+ * batch leaves on `setImmediate`, right after the event loop's I/O phase: every upstream chunk
+ * read in that phase is in it, and nothing waits for a later phase or a timer.
  */
 export class SseResponse {
   readonly stream = new PassThrough();
@@ -40,7 +40,7 @@ export class SseResponse {
     this.pending += text;
     if (!this.flushing) {
       this.flushing = true;
-      process.nextTick(() => this.flush());
+      setImmediate(() => this.flush());
     }
     if (this.drained) await this.drained;
   }

@@ -68,6 +68,8 @@ describe('skimResponseEvent', () => {
   it('reads an event without a response object like JSON.parse does', () => {
     expect(skimResponseEvent('{"type":"response.created","sequence_number":0}', FIELDS)).toEqual({ type: 'response.created', sequence_number: 0 });
     expect(skimResponseEvent('{"type":"x","response":null}', FIELDS)).toEqual({ type: 'x', response: null });
+    const escapedKeys = '{"type":"x","k\\u00e9y\\"q":1,"response":{"id":"r","st\\u0061tus":"s","usage":{"a\\nb":2}}}';
+    expect(skimResponseEvent(escapedKeys, FIELDS)).toEqual(expected(escapedKeys));
   });
 
   describe('with a SkipMemo', () => {

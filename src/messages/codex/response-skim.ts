@@ -114,7 +114,9 @@ class Skimmer {
     for (;;) {
       if (s.charCodeAt(i) !== QUOTE) throw new Malformed();
       const keyEnd = this.skipString(i);
-      const key = JSON.parse(s.slice(i, keyEnd)) as string;
+      // Keys are plain ASCII in practice: only one with an escape needs JSON.parse.
+      const raw = s.slice(i + 1, keyEnd - 1);
+      const key = raw.includes('\\') ? (JSON.parse(s.slice(i, keyEnd)) as string) : raw;
       i = this.ws(keyEnd);
       if (s.charCodeAt(i) !== COLON) throw new Malformed();
       i = this.ws(onValue(key, this.ws(i + 1)));
