@@ -11,6 +11,7 @@ import {
   type SimpleStreamOptions,
   type Usage,
 } from '@mariozechner/pi-ai';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../auth/api-key.guard.js';
 import type { GatewayConfig, Provider, User } from '../config/gateway-config.js';
@@ -196,12 +197,15 @@ export class MessagesService implements OnModuleDestroy {
     const pingMs = pingEveryMs();
     const open = (): SseResponse => {
       if (sse) return sse;
-      sse = new SseResponse(pingMs, () => (transcoder.started ? PING_FRAME : ': ping\n\n'));
-      void reply
-        .code(200)
-        .header('content-type', 'text/event-stream; charset=utf-8')
-        .header('cache-control', 'no-cache')
-        .send(sse.stream);
+      // Written straight to the socket's response, not through a stream Fastify pipes: the
+      // headers Fastify holds (the request id) go out with ours.
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        ...(reply.getHeaders() as OutgoingHttpHeaders),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+      });
+      sse = new SseResponse(pingMs, () => (transcoder.started ? PING_FRAME : ': ping\n\n'), reply.raw);
       return sse;
     };
     const early = setTimeout(open, pingMs);

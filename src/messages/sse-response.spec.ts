@@ -1,10 +1,11 @@
+import type { PassThrough } from 'node:stream';
 import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SseResponse } from './sse-response.js';
 
 function chunksOf(sse: SseResponse): string[] {
   const chunks: string[] = [];
-  sse.stream.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+  (sse.stream as PassThrough).on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
   return chunks;
 }
 

@@ -10,8 +10,18 @@ import { PassThrough } from 'node:stream';
  * batch leaves on `setImmediate`, right after the event loop's I/O phase: every upstream chunk
  * read in that phase is in it, and nothing waits for a later phase or a timer.
  */
+/** Where the frames go: the client's response itself (a ServerResponse), or a stream in tests. */
+export interface SseTarget {
+  write(chunk: string): boolean;
+  end(chunk?: string): unknown;
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
 export class SseResponse {
-  readonly stream = new PassThrough();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private pending = '';
@@ -23,6 +33,7 @@ export class SseResponse {
     private readonly pingEveryMs: number,
     /** What to send when the stream has been silent for `pingEveryMs`. */
     private readonly ping: () => string,
+    readonly stream: SseTarget = new PassThrough(),
   ) {
     this.stream.once('close', () => this.stop());
     this.timer = setTimeout(() => this.sendPing(), this.pingEveryMs);
