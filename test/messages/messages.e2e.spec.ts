@@ -215,6 +215,9 @@ users:
     expect(res.text).toContain('event: message_start');
     expect(res.text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"\w+","message":/);
     expect(res.text).not.toContain('event: message_stop');
+    expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it.each([
