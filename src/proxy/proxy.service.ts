@@ -37,7 +37,9 @@ export class ProxyService implements OnModuleDestroy {
     }
     facts.serviceType = service.type;
     const rest = checkRestPath(parts.rest);
-    const key = await this.keys.resolve(req.caller.key);
+    const resolving = this.keys.resolve(req.caller.key);
+    // Static keys resolve at once: no await (and its microtask) for them.
+    const key = resolving instanceof Promise ? await resolving : resolving;
 
     let clientGone = false;
     const metrics = this.metrics;

@@ -104,7 +104,10 @@ export class UpstreamForwarder {
  * the client's socket as they are parsed, with no stream object of our own or undici's in
  * between, and undici pauses reading while the client's socket is full.
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, ForwardResponse {
+  status = 0;
+  headers: string[] = [];
+  contentType = '';
   private controller: Dispatcher.DispatchController | undefined;
   private counter: ByteLimit | undefined;
   private declaredBytes = 0;
@@ -125,7 +128,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly resolve: (response: ForwardResponse) => void,
     private readonly reject: (failure: GatewayError) => void,
   ) {
-    f.res.once('close', () => {
+    // `on`, not `once` (no wrapper per request): a response closes once.
+    f.res.on('close', () => {
       if (f.res.writableFinished) return;
       this.clientGone = true;
       f.onClientGone?.();
@@ -166,14 +170,18 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.started = true;
     const contentType = String(headers['content-type'] ?? '');
     this.isSse = contentType.startsWith('text/event-stream');
-    this.resolve({
-      status: statusCode,
-      headers: clientResponseHeaders(headers, this.f.requestId),
-      contentType,
-      pipeTo: (hooks) => this.pipeTo(hooks),
-      bytesIn: () => this.counter?.bytes ?? this.declaredBytes,
-      bytesOut: () => this.sent,
-    });
+    this.status = statusCode;
+    this.headers = clientResponseHeaders(headers, this.f.requestId);
+    this.contentType = contentType;
+    this.resolve(this);
+  }
+
+  bytesIn(): number {
+    return this.counter?.bytes ?? this.declaredBytes;
+  }
+
+  bytesOut(): number {
+    return this.sent;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -200,7 +208,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.piped) this.fail(failure);
   }
 
-  private pipeTo(hooks: { tap?: (chunk: Buffer) => void; onEnd?: () => void } = {}): void {
+  pipeTo(hooks: { tap?: (chunk: Buffer) => void; onEnd?: () => void } = {}): void {
     this.tap = hooks.tap;
     this.onEnd = hooks.onEnd;
     this.piped = true;
