@@ -48,9 +48,9 @@ providers:
   - name: pt
     apiKeys: { k: sk-disconnect-provider-secret1 }
     services: [{ type: cx, baseUrl: "${upstream.url}/pt" }]
-  - { name: hold, apiKeys: { k: sk-ant-disconnect-secret-hold }, llm: ${llm('hold')} }
-  - { name: drip, apiKeys: { k: sk-ant-disconnect-secret-drip }, llm: ${llm('drip')} }
-  - { name: stall, apiKeys: { k: sk-ant-disconnect-secret-stal }, llm: ${llm('stall')} }
+  - { name: hold, apiKeys: { k: fake-disconnect-provider-key-hold }, llm: ${llm('hold')} }
+  - { name: drip, apiKeys: { k: fake-disconnect-provider-key-drip }, llm: ${llm('drip')} }
+  - { name: stall, apiKeys: { k: fake-disconnect-provider-key-stall }, llm: ${llm('stall')} }
 users:
   - { name: pt, apiKey: ${PT_KEY}, providerName: pt, providerKeyName: k }
   - { name: hold, apiKey: ${MSG_KEYS.hold}, providerName: hold, providerKeyName: k }

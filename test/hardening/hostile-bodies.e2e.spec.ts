@@ -30,7 +30,7 @@ describe('hostile bodies on /v1/messages', () => {
     gw = await startTestGateway(`
 providers:
   - name: anth
-    apiKeys: { main: sk-ant-bodies-secret-00000001 }
+    apiKeys: { main: fake-bodies-provider-key-0001 }
     llm: { provider: anthropic, api: anthropic-messages, baseUrl: ${fake.url}, defaultModel: claude-sonnet-4-5 }
 users:
   - { name: u, apiKey: ${KEY}, providerName: anth, providerKeyName: main }

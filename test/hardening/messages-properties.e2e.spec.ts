@@ -55,7 +55,7 @@ describe('/v1/messages properties, end to end', () => {
     gw = await startTestGateway(`
 providers:
   - name: anthropic
-    apiKeys: { k: sk-ant-props-secret-000000001 }
+    apiKeys: { k: fake-props-provider-key-0001 }
     llm: { provider: anthropic, api: anthropic-messages, baseUrl: "${anthropic.url}", defaultModel: claude-sonnet-4-5 }
   - name: responses
     apiKeys: { k: sk-oai-props-secret-000000001 }

@@ -120,7 +120,7 @@ providers:
       - { type: cx, baseUrl: "${faults.url}/pt" }
       - { type: dead, baseUrl: "http://127.0.0.1:${dead}/x" }
   - name: anth
-    apiKeys: { k: sk-ant-faults-secret-00000001 }
+    apiKeys: { k: fake-faults-provider-key-0001 }
     llm: { provider: anthropic, api: anthropic-messages, baseUrl: "${anth.url}", defaultModel: claude-sonnet-4-5 }
   - name: oai
     apiKeys: { k: sk-oai-faults-secret-00000001 }

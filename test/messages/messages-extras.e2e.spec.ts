@@ -9,7 +9,7 @@ import type { ProviderFake } from '../fakes/provider-fake.js';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 
 const USER_KEY = 'piapi-user-extras-00000001';
-const PROVIDER_KEY = 'sk-ant-extras-provider-0000001';
+const PROVIDER_KEY = 'fake-extras-provider-key-0001';
 
 // The keep-alive interval (10 s by default), read per stream.
 process.env.PIAPI_SSE_PING_MS = '150';

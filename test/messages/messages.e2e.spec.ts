@@ -56,7 +56,7 @@ const TARGETS: Target[] = [
     provider: 'anthropic',
     start: (s) => startAnthropicMessagesFake(s),
     baseUrl: (f) => f.url,
-    key: 'sk-ant-e2e-secret-0003',
+    key: 'fake-e2e-provider-key-0003',
     path: '/v1/messages',
   },
 ];
