@@ -11,12 +11,12 @@ import {
   type SimpleStreamOptions,
   type Usage,
 } from '@mariozechner/pi-ai';
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../auth/api-key.guard.js';
 import type { GatewayConfig, Provider, User } from '../config/gateway-config.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { hijackWithHead } from '../http/hijacked-head.js';
 import { MetricsService } from '../observability/metrics.module.js';
 import type { UpstreamErrorReason } from '../observability/metric-names.js';
 import { requestFacts } from '../observability/request-facts.js';
@@ -197,14 +197,8 @@ export class MessagesService implements OnModuleDestroy {
     const pingMs = pingEveryMs();
     const open = (): SseResponse => {
       if (sse) return sse;
-      // Written straight to the socket's response, not through a stream Fastify pipes: the
-      // headers Fastify holds (the request id) go out with ours.
-      reply.hijack();
-      reply.raw.writeHead(200, {
-        ...(reply.getHeaders() as OutgoingHttpHeaders),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-      });
+      // Written straight to the socket's response, not through a stream Fastify pipes.
+      hijackWithHead(reply, 200, ['content-type', 'text/event-stream; charset=utf-8', 'cache-control', 'no-cache']);
       sse = new SseResponse(pingMs, () => (transcoder.started ? PING_FRAME : ': ping\n\n'), reply.raw);
       return sse;
     };

@@ -1,10 +1,12 @@
+import { CLOSE_BRACE, COLON, COMMA, JsonSkimmer, Malformed, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-skim.js';
+
 /**
  * JSON.parse for request bodies whose large top-level members repeat byte for byte from request
  * to request: a coding agent sends its whole tool list (~31 KB for Claude Code) and system
  * prompt (~7 KB) with every turn. Such a member, once parsed, is recognised the next time by one
  * byte comparison at its position and its parsed value reused (deep-frozen: requests share it);
- * the other members are decoded and parsed as usual. The members are found by a walk over the
- * body's bytes that skips strings with `indexOf`.
+ * the other members are decoded and parsed as usual. The members are found with JsonSkimmer
+ * over the body read as latin1 (positions are byte offsets).
  *
  * The result equals `JSON.parse(body)`. Anything unexpected (not an object, malformed structure,
  * a member that does not parse) gives `undefined`, and the caller parses the body whole, which
@@ -25,20 +27,30 @@ export class RepeatedMemberParser {
 
   /** `buf` is valid UTF-8 without a byte order mark. */
   parse(buf: Buffer): Record<string, unknown> | undefined {
-    let i = ws(buf, 0);
+    // Read as latin1, so the skimmer's positions are byte offsets into `buf`.
+    const s = new JsonSkimmer(buf.toString('latin1'));
+    try {
+      return this.members(buf, s);
+    } catch (err) {
+      if (err instanceof Malformed) return undefined;
+      throw err;
+    }
+  }
+
+  private members(buf: Buffer, s: JsonSkimmer): Record<string, unknown> | undefined {
+    let i = s.ws(0);
     if (buf[i] !== OPEN_BRACE) return undefined;
-    i = ws(buf, i + 1);
+    i = s.ws(i + 1);
     if (buf[i] === CLOSE_BRACE) return undefined;
     const out: Record<string, unknown> = {};
     for (;;) {
       if (buf[i] !== QUOTE) return undefined;
-      const keyEnd = skipString(buf, i);
-      if (keyEnd < 0) return undefined;
+      const keyEnd = s.skipString(i);
       const key = parsePart(buf, i, keyEnd);
       if (typeof key !== 'string') return undefined;
-      i = ws(buf, keyEnd);
+      i = s.ws(keyEnd);
       if (buf[i] !== COLON) return undefined;
-      const start = ws(buf, i + 1);
+      const start = s.ws(i + 1);
       const cacheable = this.keys.has(key);
       const known = cacheable ? this.find(key, buf, start) : undefined;
       let end: number;
@@ -47,8 +59,7 @@ export class RepeatedMemberParser {
         end = start + known.bytes.length;
         value = known.value;
       } else {
-        end = skipValue(buf, start);
-        if (end < 0) return undefined;
+        end = s.skipValue(start);
         value = parsePart(buf, start, end);
         if (value === INVALID) return undefined;
         if (cacheable && end - start >= this.minBytes && isSelfDelimiting(buf[start]) && this.reusable(value)) {
@@ -56,13 +67,13 @@ export class RepeatedMemberParser {
         }
       }
       setMember(out, key, value);
-      i = ws(buf, end);
+      i = s.ws(end);
       if (buf[i] === COMMA) {
-        i = ws(buf, i + 1);
+        i = s.ws(i + 1);
         continue;
       }
       if (buf[i] !== CLOSE_BRACE) return undefined;
-      return ws(buf, i + 1) === buf.length ? out : undefined;
+      return s.ws(i + 1) === buf.length ? out : undefined;
     }
   }
 
@@ -95,14 +106,6 @@ export class RepeatedMemberParser {
   }
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 const INVALID = Symbol('invalid');
 
 /**
@@ -111,53 +114,6 @@ const INVALID = Symbol('invalid');
  */
 function isSelfDelimiting(first: number | undefined): boolean {
   return first === QUOTE || first === OPEN_BRACE || first === OPEN_BRACKET;
-}
-
-function ws(buf: Buffer, i: number): number {
-  for (;;) {
-    const c = buf[i];
-    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
-    else return i;
-  }
-}
-
-/** Just past the closing quote of the string at `i`, or -1. UTF-8 continuation bytes are never ASCII. */
-function skipString(buf: Buffer, i: number): number {
-  let j = i;
-  for (;;) {
-    j = buf.indexOf(QUOTE, j + 1);
-    if (j === -1) return -1;
-    let backslashes = 0;
-    while (buf[j - 1 - backslashes] === BACKSLASH) backslashes++;
-    if (backslashes % 2 === 0) return j + 1;
-  }
-}
-
-/** The end of the value at `i` (structure only: JSON.parse checks the rest), or -1. */
-function skipValue(buf: Buffer, i: number): number {
-  const c = buf[i];
-  if (c === QUOTE) return skipString(buf, i);
-  if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-    let depth = 0;
-    for (let j = i; j < buf.length; j++) {
-      const d = buf[j];
-      if (d === QUOTE) {
-        j = skipString(buf, j) - 1;
-        if (j < 0) return -1;
-      } else if (d === OPEN_BRACE || d === OPEN_BRACKET) {
-        depth++;
-      } else if ((d === CLOSE_BRACE || d === CLOSE_BRACKET) && --depth === 0) {
-        return j + 1;
-      }
-    }
-    return -1;
-  }
-  let j = i;
-  for (; j < buf.length; j++) {
-    const d = buf[j];
-    if (d === COMMA || d === CLOSE_BRACE || d === CLOSE_BRACKET || d === 0x20 || d === 0x0a || d === 0x0d || d === 0x09) break;
-  }
-  return j === i ? -1 : j;
 }
 
 function parsePart(buf: Buffer, start: number, end: number): unknown {

@@ -1,4 +1,4 @@
-import type { PassThrough } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SseResponse } from './sse-response.js';
@@ -14,7 +14,7 @@ describe('SseResponse', () => {
   afterEach(() => sse?.end());
 
   it('sends the frames written in one turn of the event loop as one chunk', async () => {
-    sse = new SseResponse(60_000, () => ': ping\n\n');
+    sse = new SseResponse(60_000, () => ': ping\n\n', new PassThrough());
     const chunks = chunksOf(sse);
     void sse.write('event: a\ndata: 1\n\n');
     await Promise.resolve();
@@ -24,7 +24,7 @@ describe('SseResponse', () => {
   });
 
   it('sends a frame written in a later turn as a chunk of its own, without waiting for more', async () => {
-    sse = new SseResponse(60_000, () => ': ping\n\n');
+    sse = new SseResponse(60_000, () => ': ping\n\n', new PassThrough());
     const chunks = chunksOf(sse);
     void sse.write('data: 1\n\n');
     await nextLoopTurn();
@@ -34,7 +34,7 @@ describe('SseResponse', () => {
   });
 
   it('ends with the frames still queued, then the last one', async () => {
-    sse = new SseResponse(60_000, () => ': ping\n\n');
+    sse = new SseResponse(60_000, () => ': ping\n\n', new PassThrough());
     const chunks = chunksOf(sse);
     void sse.write('data: 1\n\n');
     sse.end('data: last\n\n');
@@ -43,7 +43,7 @@ describe('SseResponse', () => {
   });
 
   it('sends a ping after a silence', async () => {
-    sse = new SseResponse(20, () => ': ping\n\n');
+    sse = new SseResponse(20, () => ': ping\n\n', new PassThrough());
     const chunks = chunksOf(sse);
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(chunks[0]).toBe(': ping\n\n');

@@ -1,5 +1,3 @@
-import { PassThrough } from 'node:stream';
-
 /**
  * The writable side of an SSE response: backpressure-aware writes, and keep-alive pings during
  * long silences (reasoning models may think for minutes before the first token).
@@ -10,7 +8,7 @@ import { PassThrough } from 'node:stream';
  * batch leaves on `setImmediate`, right after the event loop's I/O phase: every upstream chunk
  * read in that phase is in it, and nothing waits for a later phase or a timer.
  */
-/** Where the frames go: the client's response itself (a ServerResponse), or a stream in tests. */
+/** Where the frames go: the client's response itself (a ServerResponse). */
 export interface SseTarget {
   write(chunk: string): boolean;
   end(chunk?: string): unknown;
@@ -33,7 +31,7 @@ export class SseResponse {
     private readonly pingEveryMs: number,
     /** What to send when the stream has been silent for `pingEveryMs`. */
     private readonly ping: () => string,
-    readonly stream: SseTarget = new PassThrough(),
+    readonly stream: SseTarget,
   ) {
     this.stream.once('close', () => this.stop());
     this.timer = setTimeout(() => this.sendPing(), this.pingEveryMs);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Service } from '../config/gateway-config.js';
-import { addKeyHeaders, clientResponseHeaders, upstreamRequestHeaders, withOwnHeaders } from './hop-by-hop-headers.js';
+import { addKeyHeaders, clientResponseHeaders, upstreamRequestHeaders } from './hop-by-hop-headers.js';
 
 const service: Service = {
   type: 'cc',
@@ -48,23 +48,6 @@ describe('clientResponseHeaders', () => {
       'b=2',
       'x-request-id',
       'r',
-    ]);
-  });
-});
-
-describe('withOwnHeaders', () => {
-  it('adds our headers the upstream did not send, and lets the upstream win the others', () => {
-    expect(withOwnHeaders(['content-type', 'a', 'x-request-id', 'r'], { 'x-request-id': 'r', 'x-own': 1, 'x-list': ['a', 'b'] })).toEqual([
-      'content-type',
-      'a',
-      'x-request-id',
-      'r',
-      'x-own',
-      '1',
-      'x-list',
-      'a',
-      'x-list',
-      'b',
     ]);
   });
 });

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Service } from '../config/gateway-config.js';
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus the legacy ones proxies also drop. */
@@ -80,18 +80,6 @@ export function clientResponseHeaders(upstream: Record<string, string | string[]
   }
   out.push('x-request-id', requestId);
   return out;
-}
-
-/** Adds headers already set on our side (by hooks) that the upstream's list does not carry. */
-export function withOwnHeaders(list: string[], own: OutgoingHttpHeaders): string[] {
-  outer: for (const name in own) {
-    const value = own[name];
-    if (value === undefined) continue;
-    for (let i = 0; i < list.length; i += 2) if (list[i] === name) continue outer;
-    if (Array.isArray(value)) for (const item of value) list.push(name, item);
-    else list.push(name, String(value));
-  }
-  return list;
 }
 
 /** Comma-separated feature lists: a key's own values join the client's instead of replacing them. */

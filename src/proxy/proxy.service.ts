@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../auth/api-key.guard.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -9,7 +8,7 @@ import { PROVIDER_KEY_SOURCE, type ProviderKeySource } from '../providers/provid
 import { MetricsService } from '../observability/metrics.module.js';
 import type { UpstreamErrorReason } from '../observability/metric-names.js';
 import { UsageTap } from '../observability/usage-tap.js';
-import { withOwnHeaders } from './hop-by-hop-headers.js';
+import { hijackWithHead } from '../http/hijacked-head.js';
 import { UpstreamForwarder, upstreamFailure } from './upstream-forwarder.js';
 import { checkRestPath, splitProxyUrl } from './upstream-url.js';
 
@@ -75,8 +74,7 @@ export class ProxyService implements OnModuleDestroy {
     const tap = UsageTap.wants(res.contentType) ? new UsageTap(res.contentType) : undefined;
     // Written by hand, not with reply.send(stream): the same bytes without Fastify's send path
     // and an extra stream between the upstream body and the socket.
-    reply.hijack();
-    reply.raw.writeHead(res.status, withOwnHeaders(res.headers, reply.getHeaders() as OutgoingHttpHeaders));
+    hijackWithHead(reply, res.status, res.headers);
     res.pipeTo(
       tap && {
         tap: (chunk) => tap.push(chunk),
