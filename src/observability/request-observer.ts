@@ -28,7 +28,8 @@ export function observeRequests(fastify: FastifyInstance, { logger, metrics, sto
     const label = quiet ? '' : serviceTypeLabel(path, metrics.serviceTypes(store.current));
     const started = performance.now();
     if (!quiet) metrics.requestStarted(label);
-    reply.raw.once('close', () => {
+    // `on`, not `once`: 'close' fires once anyway, and `once` wraps and later removes the listener.
+    reply.raw.on('close', () => {
       lifecycle.requestClosed();
       if (quiet) return;
       const seconds = (performance.now() - started) / 1e3;
