@@ -73,7 +73,7 @@ export class BenchContext {
    * config gets a directory of its own: piapi watches the config file's directory, and a log file
    * growing beside it would keep the watcher busy.
    */
-  async piapi(label: string, configYaml: string, workers = 1): Promise<BenchProcess> {
+  async piapi(label: string, configYaml: string, workers = 1, checkout?: string): Promise<BenchProcess> {
     const configDir = join(this.dir, `config-${label}`);
     await mkdir(configDir, { recursive: true });
     const configPath = join(configDir, 'piapi.yaml');
@@ -85,6 +85,7 @@ export class BenchContext {
       // Workers would all write the same profile file: only single-process gateways are profiled.
       profileDir: this.options.profile && workers === 1 ? PROFILE_DIR : undefined,
       workers,
+      checkout,
     });
     if (this.options.profile && workers === 1) {
       this.profiled.push({ label: `piapi-${label}`, startupMs: proc.startupMs, file: () => Promise.resolve(join(PROFILE_DIR, `piapi-${label}.cpuprofile`)) });

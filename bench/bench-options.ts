@@ -26,6 +26,8 @@ export interface BenchOptions {
   profile: boolean;
   /** Also write every figure as JSON here. */
   jsonOut?: string;
+  /** Items 1 and 2: another checkout (built) whose piapi is measured as one more column. */
+  against?: string;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -43,6 +45,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --long-history <MB> item 3: size of the long-history body (default 3; 0 leaves it out)
   --profile           run piapi under --cpu-prof (bench/profiles/) and print its top 20 self-time functions
   --json <file>       also write the figures as JSON
+  --against <dir>     items 1, 2: also measure the piapi of another checkout with dist/ built (e.g. a
+                      git worktree of an earlier commit), in the same rounds: small changes show
   --help`;
 
 export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help' {
@@ -62,6 +66,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       'long-history': { type: 'string' },
       profile: { type: 'boolean', default: false },
       json: { type: 'string' },
+      against: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -83,6 +88,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     longHistoryMB: num(values['long-history'], quick ? 1 : 3, 'long-history'),
     profile: values.profile,
     jsonOut: values.json,
+    against: values.against,
   };
 }
 

@@ -9,7 +9,8 @@ import { JSON_RESPONSE_BYTES, PASSTHROUGH_REQUEST_BODY, SSE_EVENTS } from '../se
 /** Items 1 and 2: the same request straight to the upstream, through a bare proxy, through piapi. */
 
 interface Column {
-  name: 'direct' | 'bare proxy' | 'piapi';
+  /** `piapi (against)`: the piapi of the `--against` checkout. */
+  name: 'direct' | 'bare proxy' | 'piapi' | 'piapi (against)';
   /** The process the client talks to. */
   server: BenchProcess;
   pathPrefix: string;
@@ -27,7 +28,7 @@ export async function passthroughJsonItem(ctx: BenchContext): Promise<ItemReport
   const { upstream, cells } = await measureColumns(ctx, '/v1/json', (probe) =>
     probe.firstBody.length === JSON_RESPONSE_BYTES ? undefined : `expected ${JSON_RESPONSE_BYTES} bytes of JSON`,
   );
-  const [direct, bare, piapi] = cells;
+  const [direct, bare, piapi, against] = cells;
   const added = (cell: Cell) => probeSummary(cell.probe.totalMs).medianMs - probeSummary(direct.probe.totalMs).medianMs;
   return {
     title: 'Item 1 — pass-through, non-streaming (POST small JSON → 1 KB JSON)',
@@ -59,6 +60,7 @@ export async function passthroughJsonItem(ctx: BenchContext): Promise<ItemReport
       `added p50 under load (${ctx.options.connections} connections; autocannon resolves 1 ms): piapi ${signedMs(piapi.load.p50Ms - direct.load.p50Ms, 0)}, bare proxy ${signedMs(bare.load.p50Ms - direct.load.p50Ms, 0)}`,
       `piapi CPU per request: ${ratio(cpuPerRequestUs(piapi.load, piapi.column.server), cpuPerRequestUs(bare.load, bare.column.server))} the bare proxy's, so a CPU-bound piapi would reach ${ratio(cpuPerRequestUs(bare.load, bare.column.server), cpuPerRequestUs(piapi.load, piapi.column.server))} the bare proxy's throughput (a ratio that holds better than req/s on a busy machine)`,
       `piapi wrote ${fmt((await ctx.logBytes('passthrough')) / 1024)} KiB of JSON log lines so far (level info, one line per request)`,
+      ...againstNotes(piapi, against),
     ],
     targets: [
       {
@@ -82,7 +84,7 @@ export async function passthroughSseItem(ctx: BenchContext): Promise<ItemReport>
     const events = probe.firstBody.split('\n\n').length - 1;
     return events === SSE_EVENTS && probe.firstBody.includes('response.completed') ? undefined : `expected ${SSE_EVENTS} SSE events, got ${events}`;
   });
-  const [direct, bare, piapi] = cells;
+  const [direct, bare, piapi, against] = cells;
   const ttfb = (cell: Cell) => probeSummary(cell.probe.ttfbMs);
   const addedTtfb = (cell: Cell) => ttfb(cell).medianMs - ttfb(direct).medianMs;
   return {
@@ -111,6 +113,7 @@ export async function passthroughSseItem(ctx: BenchContext): Promise<ItemReport>
       `piapi throughput: ${ratio(piapi.load.rps, bare.load.rps)} the bare proxy, ${ratio(piapi.load.rps, direct.load.rps)} direct`,
       `first byte added vs direct (median of ${ctx.options.probeCount} sequential streams): piapi ${signedMs(addedTtfb(piapi), 3)}, bare proxy ${signedMs(addedTtfb(bare), 3)}`,
       `piapi CPU per stream: ${ratio(cpuPerRequestUs(piapi.load, piapi.column.server), cpuPerRequestUs(bare.load, bare.column.server))} the bare proxy's (CPU-bound throughput ratio ${ratio(cpuPerRequestUs(bare.load, bare.column.server), cpuPerRequestUs(piapi.load, piapi.column.server))})`,
+      ...againstNotes(piapi, against),
     ],
     targets: [
       {
@@ -124,11 +127,20 @@ export async function passthroughSseItem(ctx: BenchContext): Promise<ItemReport>
   };
 }
 
+/** With `--against`: this piapi beside the other checkout's, measured in the same rounds. */
+function againstNotes(piapi: Cell, against: Cell | undefined): string[] {
+  if (!against) return [];
+  const cpu = (cell: Cell) => cpuPerRequestUs(cell.load, cell.column.server);
+  return [
+    `piapi vs piapi (against): ${ratio(piapi.load.rps, against.load.rps)} the throughput; CPU per request ${fmt(cpu(piapi), 1)} vs ${fmt(cpu(against), 1)} µs (${cpu(piapi) >= cpu(against) ? '+' : '−'}${fmt(Math.abs(cpu(piapi) - cpu(against)), 1)} µs)`,
+  ];
+}
+
 async function measureColumns(
   ctx: BenchContext,
   path: string,
   check: (probe: ProbeResult) => string | undefined,
-): Promise<{ upstream: BenchProcess; cells: [Cell, Cell, Cell] }> {
+): Promise<{ upstream: BenchProcess; cells: [Cell, Cell, Cell, ...Cell[]] }> {
   const upstream = await ctx.passthroughUpstream();
   const bare = await ctx.shared('bare', () => ctx.server('bare proxy', 'bare-proxy.server.ts', { BENCH_UPSTREAM_URL: upstream.url }, 'bare-proxy'));
   const piapi = await ctx.shared('piapi-passthrough', () =>
@@ -139,6 +151,12 @@ async function measureColumns(
     { name: 'bare proxy', server: bare, pathPrefix: '' },
     { name: 'piapi', server: piapi, pathPrefix: '/piapi/cx' },
   ];
+  if (ctx.options.against) {
+    const against = await ctx.shared('piapi-against', () =>
+      ctx.piapi('against', gatewayConfigYaml({ users: 10, upstreamUrl: upstream.url }), 1, ctx.options.against),
+    );
+    columns.push({ name: 'piapi (against)', server: against, pathPrefix: '/piapi/cx' });
+  }
   const request = (column: Column) => ({
     url: column.server.url,
     path: column.pathPrefix + path,
@@ -167,5 +185,5 @@ async function measureColumns(
     ctx.options.rounds,
   );
   const cells = columns.map((column, i) => ({ column, load: loads[i], probe: probes[i] }));
-  return { upstream, cells: cells as [Cell, Cell, Cell] };
+  return { upstream, cells: cells as [Cell, Cell, Cell, ...Cell[]] };
 }

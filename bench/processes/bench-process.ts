@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const PIAPI_BIN = `${REPO}bin/piapi.js`;
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 const KEPT_OUTPUT_CHARS = 8_000;
@@ -73,6 +73,8 @@ export interface PiapiProcessOptions {
   label: string;
   /** `--workers`: gateway processes under one primary (default 1, no primary). */
   workers?: number;
+  /** A checkout to run `bin/piapi.js` of (default this one); it must have dist/ built. */
+  checkout?: string;
 }
 
 /** `piapi start` from dist/, exactly as it is deployed, listening on a free loopback port. */
@@ -86,11 +88,12 @@ export async function spawnPiapi(options: PiapiProcessOptions): Promise<BenchPro
   nodeArgs.push(...(process.env.BENCH_PIAPI_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== ''));
   const logFd = openSync(options.logFile, 'a');
   const started = performance.now();
+  const checkout = options.checkout ?? REPO;
   const child = spawn(
     process.execPath,
-    [...nodeArgs, PIAPI_BIN, 'start', '--config', options.configPath, '--listen', '127.0.0.1:0', '--workers', String(options.workers ?? 1)],
+    [...nodeArgs, join(checkout, 'bin/piapi.js'), 'start', '--config', options.configPath, '--listen', '127.0.0.1:0', '--workers', String(options.workers ?? 1)],
     {
-      cwd: REPO,
+      cwd: checkout,
       // No readiness delay on SIGTERM: the bench stops gateways between items.
       env: { ...process.env, PIAPI_SHUTDOWN_DELAY_MS: '0' },
       stdio: ['ignore', logFd, 'pipe'],

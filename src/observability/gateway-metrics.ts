@@ -1,5 +1,6 @@
-import { register, collectDefaultMetrics, type Counter, type Gauge, type Histogram } from 'prom-client';
+import { register, collectDefaultMetrics, type Counter, type Gauge } from 'prom-client';
 import type { GatewayConfig } from '../config/gateway-config.js';
+import type { BoundHistogram, BoundValues, HistogramSeries, ValueSeries } from './bound-series.js';
 import type { TokenType, UpstreamErrorReason } from './metric-names.js';
 import type { TokenUsage } from './usage-tap.js';
 
@@ -13,13 +14,17 @@ export function collectProcessMetrics(): void {
   for (const name of GAUGES_NAMED_LIKE_COUNTERS) register.removeSingleMetric(name);
 }
 
-export interface GatewayMetricSet {
-  requests: Counter<'service_type' | 'status_class'>;
-  latency: Histogram<'service_type'>;
-  inflight: Gauge<'service_type'>;
-  firstByte: Histogram<'service_type'>;
+/** The metrics every request updates, with series bound once (bound-series.ts). */
+export interface PerRequestMetrics {
+  requests: BoundValues<'service_type' | 'status_class'>;
+  latency: BoundHistogram<'service_type'>;
+  inflight: BoundValues<'service_type'>;
+  firstByte: BoundHistogram<'service_type'>;
+  tokens: BoundValues<'user' | 'provider' | 'model' | 'type'>;
+}
+
+export interface GatewayMetricSet extends PerRequestMetrics {
   upstreamErrors: Counter<'service_type' | 'provider' | 'reason'>;
-  tokens: Counter<'user' | 'provider' | 'model' | 'type'>;
   configReloads: Counter<'result'>;
   configInfo: Gauge<'hash'>;
   conversationLogDropped: Counter;
@@ -29,8 +34,8 @@ export interface GatewayMetricSet {
 export class GatewayMetrics {
   private knownTypes: { config: GatewayConfig; types: ReadonlySet<string> } | undefined;
   private droppedSeen = 0;
-  private readonly byType = new Map<string, { service_type: string }>();
-  private readonly byTypeAndStatus = new Map<string, Map<string, { service_type: string; status_class: string }>>();
+  private readonly byType = new Map<string, TypeSeries>();
+  private readonly tokenSeries = new Map<string, Partial<Record<TokenType, ValueSeries>>>();
 
   constructor(private readonly m: GatewayMetricSet) {}
 
@@ -45,36 +50,39 @@ export class GatewayMetrics {
   }
 
   requestStarted(serviceType: string): void {
-    this.m.inflight.inc(this.typeLabels(serviceType));
+    this.typeSeries(serviceType).inflight.value++;
   }
 
   requestFinished(serviceType: string, statusClass: string, seconds: number): void {
-    const labels = this.typeLabels(serviceType);
-    this.m.inflight.dec(labels);
-    this.m.requests.inc(this.statusLabels(serviceType, statusClass));
-    this.m.latency.observe(labels, seconds);
+    const series = this.typeSeries(serviceType);
+    series.inflight.value--;
+    let requests = series.requests.get(statusClass);
+    if (!requests) {
+      requests = this.m.requests.series({ service_type: serviceType, status_class: statusClass });
+      series.requests.set(statusClass, requests);
+    }
+    requests.value++;
+    series.latency.observe(seconds);
   }
 
   firstByte(serviceType: string, seconds: number): void {
-    this.m.firstByte.observe(this.typeLabels(serviceType), seconds);
+    this.typeSeries(serviceType).firstByte.observe(seconds);
   }
 
-  /**
-   * Label objects made once per value (the values are bounded: configured types and fixed names),
-   * not once per request.
-   */
-  private typeLabels(serviceType: string): { service_type: string } {
-    let labels = this.byType.get(serviceType);
-    if (!labels) this.byType.set(serviceType, (labels = Object.freeze({ service_type: serviceType })));
-    return labels;
-  }
-
-  private statusLabels(serviceType: string, statusClass: string): { service_type: string; status_class: string } {
-    let byStatus = this.byTypeAndStatus.get(serviceType);
-    if (!byStatus) this.byTypeAndStatus.set(serviceType, (byStatus = new Map<string, { service_type: string; status_class: string }>()));
-    let labels = byStatus.get(statusClass);
-    if (!labels) byStatus.set(statusClass, (labels = Object.freeze({ service_type: serviceType, status_class: statusClass })));
-    return labels;
+  /** A service type's series, bound on first use (the values are bounded: configured types and fixed names). */
+  private typeSeries(serviceType: string): TypeSeries {
+    let series = this.byType.get(serviceType);
+    if (!series) {
+      const labels = { service_type: serviceType };
+      series = {
+        inflight: this.m.inflight.series(labels),
+        latency: this.m.latency.series(labels),
+        firstByte: this.m.firstByte.series(labels),
+        requests: new Map(),
+      };
+      this.byType.set(serviceType, series);
+    }
+    return series;
   }
 
   upstreamError(serviceType: string, provider: string, reason: UpstreamErrorReason): void {
@@ -83,8 +91,12 @@ export class GatewayMetrics {
 
   tokens(user: string, provider: string, usage: TokenUsage, fallbackModel = 'unknown'): void {
     const model = usage.model ?? fallbackModel;
+    const key = `${user}\u0000${provider}\u0000${model}`;
+    let byType = this.tokenSeries.get(key);
+    if (!byType) this.tokenSeries.set(key, (byType = {}));
+    // A type's series appears with its first token, as with prom-client's inc.
     const add = (type: TokenType, n: number) => {
-      if (n > 0) this.m.tokens.inc({ user, provider, model, type }, n);
+      if (n > 0) (byType[type] ??= this.m.tokens.series({ user, provider, model, type })).value += n;
     };
     add('input', usage.input);
     add('output', usage.output);
@@ -113,4 +125,11 @@ export class GatewayMetrics {
     this.m.configInfo.reset();
     this.m.configInfo.set({ hash }, 1);
   }
+}
+
+interface TypeSeries {
+  inflight: ValueSeries;
+  latency: HistogramSeries;
+  firstByte: HistogramSeries;
+  requests: Map<string, ValueSeries>;
 }

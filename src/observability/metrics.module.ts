@@ -1,4 +1,4 @@
-import { Global, Injectable, Module, type OnModuleInit } from '@nestjs/common';
+import { Global, Inject, Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { Controller, Get, Res } from '@nestjs/common';
 import {
   InjectMetric,
@@ -6,30 +6,44 @@ import {
   PrometheusModule,
   makeCounterProvider,
   makeGaugeProvider,
-  makeHistogramProvider,
 } from '@willsoto/nestjs-prometheus';
-import { register, type Counter, type Gauge, type Histogram } from 'prom-client';
+import { register, type Counter, type Gauge } from 'prom-client';
 import { answerMetricsRequests, clusterMetrics, isGatewayWorker } from '../cluster/cluster-protocol.js';
 import { GatewayConfigService } from '../config/gateway-config.service.js';
-import { GatewayMetrics, collectProcessMetrics } from './gateway-metrics.js';
+import { BoundHistogram, BoundValues, registeredMetric } from './bound-series.js';
+import { GatewayMetrics, collectProcessMetrics, type PerRequestMetrics } from './gateway-metrics.js';
 import { LATENCY_BUCKETS, METRIC } from './metric-names.js';
 
-/** Nest face of GatewayMetrics: metric objects come from @willsoto/nestjs-prometheus providers. */
+const PER_REQUEST_METRICS = Symbol('PER_REQUEST_METRICS');
+
+/** The metrics every request updates, bound-series metrics in prom-client's default registry. */
+function perRequestMetrics(): PerRequestMetrics {
+  return {
+    requests: registeredMetric(new BoundValues('counter', METRIC.requests, 'Requests answered, by service type and status class.', ['service_type', 'status_class'])),
+    latency: registeredMetric(new BoundHistogram(METRIC.latency, 'Request duration until the response ended, in seconds.', ['service_type'], LATENCY_BUCKETS)),
+    inflight: registeredMetric(new BoundValues('gauge', METRIC.inflight, 'Requests being served now.', ['service_type'])),
+    firstByte: registeredMetric(
+      new BoundHistogram(METRIC.firstByte, 'Time from request to the first response body byte, in seconds.', ['service_type'], LATENCY_BUCKETS),
+    ),
+    tokens: registeredMetric(new BoundValues('counter', METRIC.tokens, 'Tokens reported by upstreams, by user, provider, model and type.', ['user', 'provider', 'model', 'type'])),
+  };
+}
+
+/**
+ * Nest face of GatewayMetrics: the rare metrics come from @willsoto/nestjs-prometheus providers,
+ * the per-request ones are bound-series metrics (bound-series.ts) in the same registry.
+ */
 @Injectable()
 export class MetricsService extends GatewayMetrics implements OnModuleInit {
   constructor(
-    @InjectMetric(METRIC.requests) requests: Counter<'service_type' | 'status_class'>,
-    @InjectMetric(METRIC.latency) latency: Histogram<'service_type'>,
-    @InjectMetric(METRIC.inflight) inflight: Gauge<'service_type'>,
-    @InjectMetric(METRIC.firstByte) firstByte: Histogram<'service_type'>,
+    @Inject(PER_REQUEST_METRICS) perRequest: PerRequestMetrics,
     @InjectMetric(METRIC.upstreamErrors) upstreamErrors: Counter<'service_type' | 'provider' | 'reason'>,
-    @InjectMetric(METRIC.tokens) tokens: Counter<'user' | 'provider' | 'model' | 'type'>,
     @InjectMetric(METRIC.configReloads) configReloads: Counter<'result'>,
     @InjectMetric(METRIC.configInfo) configInfo: Gauge<'hash'>,
     @InjectMetric(METRIC.conversationLogDropped) conversationLogDropped: Counter,
     private readonly config: GatewayConfigService,
   ) {
-    super({ requests, latency, inflight, firstByte, upstreamErrors, tokens, configReloads, configInfo, conversationLogDropped });
+    super({ ...perRequest, upstreamErrors, configReloads, configInfo, conversationLogDropped });
   }
 
   onModuleInit(): void {
@@ -60,12 +74,8 @@ export class MetricsController extends PrometheusController {
 @Module({
   imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: false }, controller: MetricsController })],
   providers: [
-    makeCounterProvider({ name: METRIC.requests, help: 'Requests answered, by service type and status class.', labelNames: ['service_type', 'status_class'] }),
-    makeHistogramProvider({ name: METRIC.latency, help: 'Request duration until the response ended, in seconds.', labelNames: ['service_type'], buckets: LATENCY_BUCKETS }),
-    makeGaugeProvider({ name: METRIC.inflight, help: 'Requests being served now.', labelNames: ['service_type'] }),
-    makeHistogramProvider({ name: METRIC.firstByte, help: 'Time from request to the first response body byte, in seconds.', labelNames: ['service_type'], buckets: LATENCY_BUCKETS }),
+    { provide: PER_REQUEST_METRICS, useFactory: perRequestMetrics },
     makeCounterProvider({ name: METRIC.upstreamErrors, help: 'Upstream failures by reason (connect, timeout, 5xx, 429, aborted).', labelNames: ['service_type', 'provider', 'reason'] }),
-    makeCounterProvider({ name: METRIC.tokens, help: 'Tokens reported by upstreams, by user, provider, model and type.', labelNames: ['user', 'provider', 'model', 'type'] }),
     // Every worker of a replica reloads the same file: the replica's figure is one worker's, not their sum.
     makeCounterProvider({ name: METRIC.configReloads, help: 'Config reload attempts by result.', labelNames: ['result'], aggregator: 'max' }),
     makeGaugeProvider({ name: METRIC.configInfo, help: 'The config this replica runs (1 for its content hash).', labelNames: ['hash'], aggregator: 'max' }),

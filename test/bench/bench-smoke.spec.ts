@@ -16,7 +16,8 @@ describe('npm run bench --quick', () => {
     try {
       const { stdout, stderr } = await promisify(execFile)(
         process.execPath,
-        ['--import', 'tsx', 'bench/run.ts', '--quick', '--only', '1,2,5', '--probe', '50'],
+        // --against this very checkout: the extra column works (a real run names an earlier commit's worktree).
+        ['--import', 'tsx', 'bench/run.ts', '--quick', '--only', '1,2,5', '--probe', '50', '--against', REPO],
         { cwd: REPO, maxBuffer: 16 * 1024 * 1024, timeout: 170_000 },
       );
       run = { code: 0, stdout, stderr };
@@ -35,6 +36,11 @@ describe('npm run bench --quick', () => {
     expect(run.stdout).toMatch(/^\| direct +\|/m);
     expect(run.stdout).toMatch(/^\| bare proxy +\|/m);
     expect(run.stdout).toMatch(/^\| piapi +\|/m);
+  });
+
+  it('measures the --against checkout as one more column, and compares the two', () => {
+    expect(run.stdout).toMatch(/^\| piapi \(against\) +\| +[\d,]+ \|/m);
+    expect(run.stdout).toMatch(/^- piapi vs piapi \(against\): [\d.]+× the throughput; CPU per request [\d.,]+ vs [\d.,]+ µs/m);
   });
 
   it('prints the SSE table with first-byte times', () => {
