@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { GatewayConfig, User } from '../config/gateway-config.js';
 import { GatewayConfigService } from '../config/gateway-config.service.js';
 import { requestFacts } from '../observability/request-facts.js';
-import { resolveCaller } from './key-resolver.js';
+import { ConnectionCallers } from './key-resolver.js';
 
 /** What the guard leaves on the request: the caller and the config snapshot it was resolved on. */
 export interface AuthenticatedRequest extends FastifyRequest {
@@ -14,6 +14,8 @@ export interface AuthenticatedRequest extends FastifyRequest {
 /** Resolves the caller's piapi key to a user on the current config snapshot, or answers 401. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  private readonly callers = new ConnectionCallers();
+
   constructor(private readonly config: GatewayConfigService) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -25,7 +27,7 @@ export class ApiKeyGuard implements CanActivate {
   authenticate(request: FastifyRequest): AuthenticatedRequest {
     const req = request as AuthenticatedRequest;
     const config = this.config.current;
-    const user = resolveCaller(config, req.headers);
+    const user = this.callers.resolve(req.raw.socket, config, req.headers);
     req.caller = user;
     req.config = config;
     const facts = requestFacts(req.raw);

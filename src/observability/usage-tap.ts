@@ -14,12 +14,13 @@ export interface TokenUsage {
 
 const MAX_EVENT_BYTES = 256 * 1024;
 const JSON_TAIL_BYTES = 8 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export class UsageTap {
   private readonly sse: boolean;
   private pending = '';
   private skipping = false;
-  private tail: Buffer = Buffer.alloc(0);
+  private tail: Buffer = EMPTY;
   private readonly usage: TokenUsage = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
   private seen = false;
 
