@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { ConfigStore } from '../config/config-store.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { serviceTypeLabel, statusClass } from './metric-names.js';
-import { QUIET_PATHS, logPath, requestLine } from './request-log.js';
+import { writeJsonLine } from './json-line.js';
+import { QUIET_PATHS, logPath, requestLine, requestLineMembers } from './request-log.js';
 
 export interface RequestObserverDeps {
   logger: Logger;
@@ -36,10 +37,8 @@ export function observeRequests(fastify: FastifyInstance, { logger, metrics, sto
       const finished = reply.raw.writableFinished;
       const status = reply.statusCode;
       metrics.requestFinished(label, finished ? statusClass(status) : 'aborted', seconds);
-      const line = requestLine(req, reply, path, seconds, finished);
-      if (status >= 500) logger.error(line, 'request completed');
-      else if (status >= 400) logger.warn(line, 'request completed');
-      else logger.info(line, 'request completed');
+      const members = requestLineMembers(requestLine(req, reply, path, seconds, finished));
+      writeJsonLine(logger, status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', members, 'request completed');
     });
     done();
   });
