@@ -32,6 +32,17 @@ describe('RepeatedMemberParser', () => {
     }
   });
 
+  it('leaves a body larger than its limit to JSON.parse, and still reuses members of smaller ones', () => {
+    const parser = new RepeatedMemberParser(KEYS, () => true, 2048, 8, 64 * 1024);
+    const small = body([{ role: 'user', content: 'hi' }]);
+    const large = body([{ role: 'user', content: 'x'.repeat(64 * 1024) }]);
+    expect(parser.parse(buf(large))).toBeUndefined();
+    const first = parser.parse(buf(small));
+    expect(first).toEqual(JSON.parse(small));
+    expect(parser.parse(buf(large))).toBeUndefined();
+    expect(parser.parse(buf(small))?.tools).toBe(first?.tools);
+  });
+
   it('reuses the parsed value of a member whose bytes it has seen, frozen, and parses the others afresh', () => {
     const parser = new RepeatedMemberParser(KEYS);
     const first = parser.parse(buf(body([{ role: 'user', content: 'one' }])));

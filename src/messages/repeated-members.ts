@@ -11,6 +11,11 @@ import { CLOSE_BRACE, COLON, COMMA, JsonSkimmer, Malformed, OPEN_BRACE, OPEN_BRA
  * The result equals `JSON.parse(body)`. Anything unexpected (not an object, malformed structure,
  * a member that does not parse) gives `undefined`, and the caller parses the body whole, which
  * also gives the usual error message.
+ *
+ * So does a body larger than `maxBytes`: walking the other members with the skimmer costs more
+ * than the reuse saves once they are large. Measured on Claude Code bodies (text-1 with its
+ * history grown, warm, against JSON.parse): 49 KB 57 vs 163 µs, 105 KB 361 vs 385 µs, 308 KB
+ * 1.22 vs 1.10 ms, 3 MB 11.8 vs 9.7 ms.
  */
 export class RepeatedMemberParser {
   private readonly cache = new Map<string, { bytes: Buffer; value: unknown }[]>();
@@ -23,10 +28,13 @@ export class RepeatedMemberParser {
     private readonly minBytes = 2048,
     /** Distinct values kept per key (a gateway serves a few client versions at once). */
     private readonly perKey = 8,
+    /** Larger bodies are left to JSON.parse (see above). */
+    private readonly maxBytes = 128 * 1024,
   ) {}
 
   /** `buf` is valid UTF-8 without a byte order mark. */
   parse(buf: Buffer): Record<string, unknown> | undefined {
+    if (buf.length > this.maxBytes) return undefined;
     // Read as latin1, so the skimmer's positions are byte offsets into `buf`.
     const s = new JsonSkimmer(buf.toString('latin1'));
     try {
