@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { childPids } from '../support/child-processes.js';
+import { passThroughConfigYaml } from '../support/config-fixtures.js';
 import { eventually } from '../support/gateway-harness.js';
-import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { killGateway, spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { checkMetrics, ensurePromtool } from '../support/promtool.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 
@@ -58,21 +59,12 @@ describe('piapi start --workers 2', () => {
     dir = await mkdtemp(join(tmpdir(), 'piapi-workers-'));
     await writeFile(
       join(dir, 'config.yaml'),
-      `providers:
-  - name: p
-    apiKeys: { k: sk-workers-provider-0000000 }
-    services: [{ type: cx, baseUrl: ${upstream.url} }]
-users:
-  - { name: u, apiKey: ${KEY}, providerName: p, providerKeyName: k }
-`,
+      passThroughConfigYaml({ upstreamUrl: upstream.url, user: 'u', key: KEY, providerKey: 'sk-workers-provider-0000000' }),
     );
     await writeFile(join(dir, 'bad.yaml'), 'providers: nope\n');
   });
   afterEach(async () => {
-    if (gw && gw.child.exitCode === null) {
-      gw.child.kill('SIGKILL');
-      await gw.exited;
-    }
+    await killGateway(gw);
     gw = undefined;
   });
   afterAll(async () => {

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { passThroughConfigYaml } from '../support/config-fixtures.js';
 import { eventually } from '../support/gateway-harness.js';
-import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { killGateway, spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
 
 const KEY = 'piapi-user-stdout-log-0000001';
@@ -39,20 +40,11 @@ describe('request log on stdout (one process)', () => {
     dir = await mkdtemp(join(tmpdir(), 'piapi-stdout-log-'));
     await writeFile(
       join(dir, 'config.yaml'),
-      `providers:
-  - name: p
-    apiKeys: { k: fake-stdout-log-provider-key }
-    services: [{ type: cx, baseUrl: ${upstream.url} }]
-users:
-  - { name: ${USER}, apiKey: ${KEY}, providerName: p, providerKeyName: k }
-`,
+      passThroughConfigYaml({ upstreamUrl: upstream.url, user: USER, key: KEY, providerKey: 'fake-stdout-log-provider-key' }),
     );
   });
   afterEach(async () => {
-    if (gw && gw.child.exitCode === null) {
-      gw.child.kill('SIGKILL');
-      await gw.exited;
-    }
+    await killGateway(gw);
     gw = undefined;
   });
   afterAll(async () => {

@@ -55,3 +55,14 @@ export function toYaml(config: unknown): string {
 export function errorsOf(result: LoadResult): string[] {
   return result.ok ? [] : result.errors;
 }
+
+/** A config file's text: one provider `p` with a `cx` service at `upstreamUrl`, and one user on it. */
+export function passThroughConfigYaml(o: { upstreamUrl: string; user: string; key: string; providerKey: string }): string {
+  return `providers:
+  - name: p
+    apiKeys: { k: ${o.providerKey} }
+    services: [{ type: cx, baseUrl: ${o.upstreamUrl} }]
+users:
+  - { name: ${o.user}, apiKey: ${o.key}, providerName: p, providerKeyName: k }
+`;
+}

@@ -34,3 +34,10 @@ export async function spawnGateway(configPath: string, env: NodeJS.ProcessEnv = 
   });
   return { child, url, output: () => out, exited };
 }
+
+/** Kills a gateway still running (SIGKILL) and waits for it to exit; for test cleanup. */
+export async function killGateway(gw: GatewayProcess | undefined): Promise<void> {
+  if (!gw || gw.child.exitCode !== null || gw.child.signalCode !== null) return;
+  gw.child.kill('SIGKILL');
+  await gw.exited;
+}
