@@ -23,6 +23,24 @@ describe('UsageTap', () => {
     }
   });
 
+  it('reads usage from a stream written event by event, most events of no interest', () => {
+    const events = [
+      { type: 'response.created', response: { model: 'gpt-x', usage: null } },
+      ...Array.from({ length: 20 }, (_, i) => ({ type: 'response.output_text.delta', delta: i === 3 ? 'the word usage, and "model"' : `d${i}` })),
+      { type: 'response.completed', response: { model: 'gpt-x', usage: { input_tokens: 12, output_tokens: 34 } } },
+    ];
+    const tap = new UsageTap('text/event-stream');
+    for (const event of events) tap.push(Buffer.from(sse([event])));
+    expect(tap.result()).toEqual({ model: 'gpt-x', input: 12, output: 34, cacheRead: 0, cacheWrite: 0 });
+    // The same events with the completion cut over two chunks, the first ending mid-line.
+    const cut = new UsageTap('text/event-stream');
+    for (const event of events.slice(0, -1)) cut.push(Buffer.from(sse([event])));
+    const last = Buffer.from(sse(events.slice(-1)));
+    cut.push(last.subarray(0, 20));
+    cut.push(last.subarray(20));
+    expect(cut.result()).toEqual({ model: 'gpt-x', input: 12, output: 34, cacheRead: 0, cacheWrite: 0 });
+  });
+
   it('reports OpenAI cached tokens apart from input tokens', () => {
     const tap = new UsageTap('text/event-stream; charset=utf-8');
     feed(tap, sse([{ type: 'response.completed', response: { model: 'gpt-x', usage: { input_tokens: 100, input_tokens_details: { cached_tokens: 30 }, output_tokens: 7 } } }]), 5);
@@ -53,5 +71,11 @@ describe('UsageTap', () => {
     tap.push(Buffer.from(`data: ${'x'.repeat(300 * 1024)}`));
     tap.push(Buffer.from(`yyy\n\n${sse([{ type: 'message_delta', usage: { output_tokens: 1 } }])}`));
     expect(tap.result()).toMatchObject({ output: 1 });
+    // A runaway line ended by a chunk of no interest: the next line is read again.
+    const after = new UsageTap('text/event-stream');
+    after.push(Buffer.from(`data: ${'x'.repeat(300 * 1024)}`));
+    after.push(Buffer.from('yyy\n\n'));
+    after.push(Buffer.from(sse([{ type: 'message_delta', usage: { output_tokens: 2 } }])));
+    expect(after.result()).toMatchObject({ output: 2 });
   });
 });

