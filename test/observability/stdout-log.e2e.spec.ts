@@ -77,7 +77,7 @@ describe('request log on stdout (one process)', () => {
   it('writes the lines still in the buffer when it stops', async () => {
     gw = await spawnGateway(join(dir, 'config.yaml'), { PIAPI_SHUTDOWN_DELAY_MS: '0' });
     expect(await call(gw.url, '/piapi/cx/last-words')).toBe(200);
-    // Far less than a buffer, and stopped before the periodic flush can run.
+    // Far less than a buffer, and stopped before the periodic flush can run: the shutdown flushes it.
     gw.child.kill('SIGTERM');
     expect(await gw.exited).toBe(0);
     expect(requestLines(gw.output()).map((r) => r.path)).toEqual(['/piapi/cx/last-words']);
