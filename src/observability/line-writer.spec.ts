@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,28 @@ describe('LineWriter', () => {
     }
     expect(await done).toBeUndefined();
     expect(Buffer.concat(received).toString('utf8')).toBe(all.join(''));
+  });
+
+  it('at exit (flushSync) also writes a chunk that was waiting to retry a full pipe', async () => {
+    const fifo = join(dir, 'fifo');
+    const out = join(dir, 'out');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = new LineWriter(open(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    const all = lines(4000);
+    for (const line of all) writer.write(line);
+    // Nobody reads: the pipe fills, and the writer waits for its retry timer.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Now a reader that drains it, started while this thread blocks in flushSync: no event
+    // loop turn in between, so the retry timer cannot write first.
+    const cat = spawn('sh', ['-c', `cat "${fifo}" > "${out}"`]);
+    const catDone = new Promise((resolve) => cat.once('exit', resolve));
+    writer.flushSync();
+    closeSync(reader);
+    closeSync(fds.pop()!);
+    await catDone;
+    // The first reader never read: every byte went to cat, in order.
+    expect(readFileSync(out, 'utf8')).toBe(all.join(''));
   });
 
   it('stops logging, once and quietly, when the destination breaks (EPIPE)', async () => {

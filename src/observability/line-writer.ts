@@ -32,6 +32,8 @@ export class LineWriter {
   private readonly queue: Filled[] = [];
   private readonly spare: Buffer[] = [];
   private writing = false;
+  /** The first queued chunk waits for a retry timer (EAGAIN), not for a write in progress. */
+  private retrying = false;
   private broken = false;
   private readonly idleCallbacks: ((err?: Error) => void)[] = [];
 
@@ -62,7 +64,7 @@ export class LineWriter {
    */
   flushSync(): void {
     if (this.used > 0) this.rotate(0);
-    const pending = this.writing ? this.queue.splice(1) : this.queue.splice(0);
+    const pending = this.writing && !this.retrying ? this.queue.splice(1) : this.queue.splice(0);
     let waits = 0;
     for (const filled of pending) {
       let start = filled.start;
@@ -98,8 +100,15 @@ export class LineWriter {
     this.writing = true;
     write(this.fd, filled.chunk, filled.start, filled.end - filled.start, null, (err, written) => {
       if (err) {
-        if (err.code === 'EAGAIN') setTimeout(() => this.writeNext(), EAGAIN_RETRY_MS).unref();
-        else this.break(err);
+        if (err.code === 'EAGAIN') {
+          this.retrying = true;
+          setTimeout(() => {
+            this.retrying = false;
+            this.writeNext();
+          }, EAGAIN_RETRY_MS).unref();
+        } else {
+          this.break(err);
+        }
         return;
       }
       filled.start += written;
