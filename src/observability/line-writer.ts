@@ -12,10 +12,10 @@ interface Filled {
 }
 
 /**
- * Log lines to a file descriptor in writes of at least 16 KiB: each line is UTF-8 encoded
- * straight into a reusable 64 KiB chunk (no Buffer or string per line is kept), and a full
- * enough chunk goes out with one asynchronous `fs.write` while the next one fills. `flush()` (on a
- * timer) writes a partly filled chunk; `flushSync()` (at exit) writes whatever is left.
+ * Log lines to a file descriptor in few, large writes: each line is UTF-8 encoded straight into a
+ * reusable 64 KiB chunk (no Buffer or string per line is kept), and a chunk holding 16 KiB goes
+ * out with one asynchronous `fs.write` while the next one fills. `flush()` (on a timer) writes a
+ * partly filled chunk; `flushSync()` (at exit) writes whatever is left.
  *
  * It replaces sonic-boom for the one-process stdout: in its utf8 mode sonic-boom measured the byte
  * length of the whole pending string on every write, in its buffer mode it wants a Buffer per
