@@ -3,7 +3,7 @@ import { PASSTHROUGH_USER_KEY, gatewayConfigYaml } from '../gateway-configs.js';
 import { cpuPerRequestUs, rpsRange, runLoads, writesPerRequest, type LoadResult } from '../load/autocannon-load.js';
 import { probeSummary, runProbe, runProbes, type ProbeResult } from '../load/sequential-probe.js';
 import type { BenchProcess } from '../processes/bench-process.js';
-import { fmt, ratio, signedMs, type ItemReport } from '../report/bench-report.js';
+import { fmt, ratio, signed, signedMs, type ItemReport } from '../report/bench-report.js';
 import { JSON_RESPONSE_BYTES, PASSTHROUGH_REQUEST_BODY, SSE_EVENTS } from '../servers/passthrough-payloads.js';
 
 /** Items 1 and 2: the same request straight to the upstream, through a bare proxy, through piapi. */
@@ -132,7 +132,7 @@ function againstNotes(piapi: Cell, against: Cell | undefined): string[] {
   if (!against) return [];
   const cpu = (cell: Cell) => cpuPerRequestUs(cell.load, cell.column.server);
   return [
-    `piapi vs piapi (against): ${ratio(piapi.load.rps, against.load.rps)} the throughput; CPU per request ${fmt(cpu(piapi), 1)} vs ${fmt(cpu(against), 1)} µs (${cpu(piapi) >= cpu(against) ? '+' : '−'}${fmt(Math.abs(cpu(piapi) - cpu(against)), 1)} µs)`,
+    `piapi vs piapi (against): ${ratio(piapi.load.rps, against.load.rps)} the throughput; CPU per request ${fmt(cpu(piapi), 1)} vs ${fmt(cpu(against), 1)} µs (${signed(cpu(piapi) - cpu(against), 'µs', 1)})`,
   ];
 }
 

@@ -62,6 +62,11 @@ export function ratio(value: number, base: number, decimals = 2): string {
 }
 
 export function signedMs(value: number, decimals = 2): string {
+  return signed(value, 'ms', decimals);
+}
+
+/** `+1.25 ms`, `-3.6 µs`: a difference with its sign and unit. */
+export function signed(value: number, unit: string, decimals = 2): string {
   if (!Number.isFinite(value)) return '-';
-  return `${value >= 0 ? '+' : ''}${value.toFixed(decimals)} ms`;
+  return `${value >= 0 ? '+' : ''}${value.toFixed(decimals)} ${unit}`;
 }

@@ -53,7 +53,9 @@ describe('ConnectionCallers', () => {
     expect(callers.resolve(connection, renamed, bearer(BOB)).name).toBe('bobby');
   });
 
-  it('keeps connections apart', () => {
+  // What each connection remembers is not observable here (only timing shows a hit): this holds
+  // the answers right when connections interleave.
+  it('resolves interleaved connections each by the key it presents', () => {
     const callers = new ConnectionCallers();
     const [one, two] = [{}, {}];
     expect(callers.resolve(one, both, bearer(ALICE)).name).toBe('alice');

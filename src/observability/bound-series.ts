@@ -3,9 +3,9 @@ import { register, type Metric } from 'prom-client';
 /**
  * Counters, gauges and histograms whose series are bound once and then updated with a few
  * additions. prom-client builds a label hash string, validates the labels and looks the series
- * up on every `inc`/`observe` (~0.5 µs each, 1 µs for a histogram; a proxied request makes six
- * such calls: 4.2 µs of its CPU in the pass-through profile, bench/RESULTS.md). The per-request
- * metrics use these; the rare ones stay prom-client metrics.
+ * up on every `inc`/`observe` (a proxied request's five such calls: ~2 µs in a microbench, 4.2 µs
+ * of its CPU in the pass-through profile, bench/RESULTS.md). The per-request metrics use these;
+ * the rare ones stay prom-client metrics.
  *
  * Each metric speaks prom-client's metric interface (`name`, `help`, `type`, `aggregator`,
  * `get()`, `reset()`, the shape of `get()`'s values), so prom-client's registry still renders it,

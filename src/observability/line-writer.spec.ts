@@ -24,6 +24,13 @@ describe('LineWriter', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'piapi-line-writer-'));
   });
+  /** A FIFO with a non-blocking reader (unread until a test reads it) and a non-blocking writer's fd. */
+  const fifo = () => {
+    const path = join(dir, 'fifo');
+    execFileSync('mkfifo', [path]);
+    const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    return { path, reader, writerFd: open(path, constants.O_WRONLY | constants.O_NONBLOCK) };
+  };
   afterEach(() => {
     for (const fd of fds.splice(0)) closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
@@ -71,10 +78,9 @@ describe('LineWriter', () => {
   });
 
   it('waits for a full pipe (EAGAIN, partial writes) and loses nothing', async () => {
-    const fifo = join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const reader = open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const writer = new LineWriter(open(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    const { reader, writerFd } = fifo();
+    fds.push(reader);
+    const writer = new LineWriter(writerFd);
     // Far more than a pipe holds (64 KiB): writes stop at EAGAIN until the reader drains.
     const all = lines(4000);
     for (const line of all) writer.write(line);
@@ -83,51 +89,48 @@ describe('LineWriter', () => {
     const buffer = Buffer.alloc(64 * 1024);
     let settled = false;
     void done.then(() => (settled = true));
-    while (!settled) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    /** Reads what the pipe holds now. */
+    const drain = () => {
       try {
         for (let n; (n = readSync(reader, buffer)) > 0; ) received.push(Buffer.from(buffer.subarray(0, n)));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       }
+    };
+    while (!settled) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      drain();
     }
-    try {
-      for (let n; (n = readSync(reader, buffer)) > 0; ) received.push(Buffer.from(buffer.subarray(0, n)));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-    }
+    drain();
     expect(await done).toBeUndefined();
     expect(Buffer.concat(received).toString('utf8')).toBe(all.join(''));
   });
 
   it('at exit (flushSync) also writes a chunk that was waiting to retry a full pipe', async () => {
-    const fifo = join(dir, 'fifo');
     const out = join(dir, 'out');
-    execFileSync('mkfifo', [fifo]);
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-    const writer = new LineWriter(open(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    const { path, reader, writerFd } = fifo();
+    const writer = new LineWriter(writerFd);
     const all = lines(4000);
     for (const line of all) writer.write(line);
     // Nobody reads: the pipe fills, and the writer waits for its retry timer.
     await new Promise((resolve) => setTimeout(resolve, 50));
     // Now a reader that drains it, started while this thread blocks in flushSync: no event
     // loop turn in between, so the retry timer cannot write first.
-    const cat = spawn('sh', ['-c', `cat "${fifo}" > "${out}"`]);
+    const cat = spawn('sh', ['-c', `cat "${path}" > "${out}"`]);
     const catDone = new Promise((resolve) => cat.once('exit', resolve));
     writer.flushSync();
     closeSync(reader);
-    closeSync(fds.pop()!);
+    // cat ends when the last writer is gone.
+    closeSync(fds.splice(fds.indexOf(writerFd), 1)[0]);
     await catDone;
     // The first reader never read: every byte went to cat, in order.
     expect(readFileSync(out, 'utf8')).toBe(all.join(''));
   });
 
   it('stops logging, once and quietly, when the destination breaks (EPIPE)', async () => {
-    const fifo = join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const { reader, writerFd } = fifo();
     const broken: string[] = [];
-    const writer = new LineWriter(open(fifo, constants.O_WRONLY | constants.O_NONBLOCK), (err) => broken.push(err.code ?? ''));
+    const writer = new LineWriter(writerFd, (err) => broken.push(err.code ?? ''));
     closeSync(reader);
     for (const line of lines(500)) writer.write(line);
     expect((await flushed(writer))?.message).toMatch(/EPIPE/);
