@@ -9,6 +9,7 @@ import { MessagesModule } from './messages/messages.module.js';
 import { LoggingModule } from './observability/logging.module.js';
 import { MetricsModule } from './observability/metrics.module.js';
 import { ProxyModule } from './proxy/proxy.module.js';
+import { StateModule } from './state/state.module.js';
 
 export interface AppModuleOptions {
   store: ConfigStore;
@@ -25,6 +26,7 @@ export class AppModule {
         ConfigModule.forRoot(options.store, options.boot),
         LoggingModule.forRoot(options.logger),
         MetricsModule,
+        StateModule,
         HealthModule,
         AuthModule,
         ProxyModule,

@@ -72,6 +72,7 @@ describe('parseConfig: the seed schema', () => {
     expect(parseValid(config).providers.get('provider-alpha')!.apiKeys.get('main-key')).toEqual({
       kind: 'oauth',
       name: 'main-key',
+      provider: 'provider-alpha',
       oauth: 'anthropic',
       credentialsFile: '/var/lib/piapi/alice.json',
     });

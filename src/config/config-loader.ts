@@ -5,16 +5,21 @@ import { parseDocument, type YAMLError } from 'yaml';
 import { interpolateTree } from './env-interpolation.js';
 import {
   DEFAULT_HTTP,
+  DEFAULT_REDIS,
   DEFAULT_SHUTDOWN_GRACE_MS,
+  LIMIT_NAMES,
   deepFreeze,
   sha256Hex,
   type GatewayConfig,
+  type LimitName,
+  type Limits,
   type Provider,
   type ProviderKey,
   type Service,
+  type StateSettings,
   type User,
 } from './gateway-config.js';
-import { GatewayConfigDto, isOAuthKey } from './gateway-config.schema.js';
+import { GatewayConfigDto, isOAuthKey, type LimitsDto } from './gateway-config.schema.js';
 
 export type LoadResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
 
@@ -179,8 +184,16 @@ function crossCheck(config: Record<string, unknown>): string[] {
   // With a provider whose name is unreadable, "not a provider" could be wrong: the schema error says enough.
   const allProvidersNamed =
     Array.isArray(config.providers) && config.providers.every((p) => isMapping(p) && typeof p.name === 'string');
+  const hasRedis = isMapping(config.state) && config.state.redis != null;
   listOf(config.providers).forEach((p, i) => {
     if (!isMapping(p)) return;
+    if (!hasRedis && isMapping(p.apiKeys)) {
+      for (const [name, key] of Object.entries(p.apiKeys)) {
+        if (isOAuthKey(key) && key.credentialsFile === undefined) {
+          errors.push(`providers[${i}].apiKeys.${name}.credentialsFile: is required without state.redis (where the credentials would live)`);
+        }
+      }
+    }
     if (typeof p.name === 'string') {
       if (providers.has(p.name)) errors.push(`providers[${i}].name: duplicate provider name ${JSON.stringify(p.name)}`);
       else providers.set(p.name, p);
@@ -257,7 +270,7 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
       apiKeys.set(
         name,
         isOAuthKey(value)
-          ? { kind: 'oauth', name, oauth: value.oauth, credentialsFile: value.credentialsFile }
+          ? { kind: 'oauth', name, provider: p.name, oauth: value.oauth, credentialsFile: value.credentialsFile ?? undefined }
           : { kind: 'static', name, value },
       );
     }
@@ -295,6 +308,7 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
   }
   const users: User[] = [];
   const usersByKeyDigest = new Map<string, User>();
+  const defaultLimits = mergeLimits({}, dto.limits);
   for (const u of dto.users) {
     const provider = providers.get(u.providerName) as Provider;
     const digest = userKeyDigest(u as unknown as Record<string, unknown>) as string;
@@ -303,6 +317,7 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
       keyDigest: Buffer.from(digest, 'hex'),
       provider,
       key: provider.apiKeys.get(u.providerKeyName) as ProviderKey,
+      limits: mergeLimits(defaultLimits, u.limits),
     };
     users.push(user);
     usersByKeyDigest.set(digest, user);
@@ -319,11 +334,33 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
     },
     demo: dto.demo ?? false,
     shutdownGraceMs: dto.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    state: stateSettings(dto),
     providers,
     users,
     usersByKeyDigest,
     models: { ...(dto.models ?? {}) },
   });
+}
+
+/**
+ * `base` overridden field by field: a number replaces, `null` removes (a user without a default
+ * limit), an absent field keeps the base's. At the top level `null` is simply no limit.
+ */
+function mergeLimits(base: Limits, overrides: LimitsDto | undefined): Limits {
+  const merged: Partial<Record<LimitName, number>> = { ...base };
+  for (const name of LIMIT_NAMES) {
+    if (!overrides || !Object.hasOwn(overrides, name) || overrides[name] === undefined) continue;
+    const value = overrides[name];
+    if (value === null) delete merged[name];
+    else merged[name] = value;
+  }
+  return merged;
+}
+
+function stateSettings(dto: GatewayConfigDto): StateSettings {
+  const redis = dto.state?.redis;
+  if (!redis) return {};
+  return { redis: { url: redis.url, ...DEFAULT_REDIS, ...withoutEmpty({ keyPrefix: redis.keyPrefix, commandTimeoutMs: redis.commandTimeoutMs, onError: redis.onError }) } };
 }
 
 /** Drops unset settings, including YAML's empty value (`maxBodyBytes:`), so their defaults apply. */

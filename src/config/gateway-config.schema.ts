@@ -116,13 +116,39 @@ function ListOf(dto: () => new () => object): PropertyDecorator {
 
 const isNonEmptyString = (v: unknown) => typeof v === 'string' && v.length > 0;
 
-export function isOAuthKey(v: unknown): v is { oauth: string; credentialsFile: string } {
+/** `{ oauth, credentialsFile }`; the file may be left out when `state.redis` holds the credentials (checked in config-loader.ts). */
+export function isOAuthKey(v: unknown): v is { oauth: string; credentialsFile?: string } {
   if (!isMapping(v)) return false;
   return (
     Object.keys(v).every((k) => k === 'oauth' || k === 'credentialsFile') &&
     isNonEmptyString(v.oauth) &&
-    isNonEmptyString(v.credentialsFile)
+    (v.credentialsFile === undefined || isNonEmptyString(v.credentialsFile))
   );
+}
+
+function IsRedisUrl(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isRedisUrl',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) => isRedisUrl(value),
+        // Never the value: it may hold a password.
+        defaultMessage: () => 'must be a redis:// or rediss:// URL with a host (redis://[user:password@]host[:port][/db])',
+      },
+    });
+}
+
+export function isRedisUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' && /^(\/\d*)?$/.test(url.pathname) && url.hash === '';
 }
 
 export class ServiceAuthDto {
@@ -190,7 +216,7 @@ export class ProviderDto {
     (v) => isNonEmptyString(v) || isOAuthKey(v),
     'a non-empty key string or { oauth, credentialsFile }',
   )
-  apiKeys!: Record<string, string | { oauth: string; credentialsFile: string }>;
+  apiKeys!: Record<string, string | { oauth: string; credentialsFile?: string }>;
 
   @IsOptional()
   @ListOf(() => ServiceDto)
@@ -199,6 +225,55 @@ export class ProviderDto {
   @IsOptional()
   @Mapping(() => LlmDto)
   llm?: LlmDto;
+}
+
+/** Per-minute and per-day limits; each absent = no limit, 0 = refuse everything. */
+export class LimitsDto {
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  requestsPerMinute?: number | null;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  concurrentRequests?: number | null;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  tokensPerMinute?: number | null;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  tokensPerDay?: number | null;
+}
+
+export class RedisDto {
+  @IsRedisUrl()
+  url!: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[\x21-\x7e]{0,64}$/, { message: 'must be at most 64 printable characters without spaces' })
+  keyPrefix?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  commandTimeoutMs?: number;
+
+  @IsOptional()
+  @IsIn(['allow', 'deny'], { message: 'must be "allow" or "deny"' })
+  onError?: 'allow' | 'deny';
+}
+
+export class StateDto {
+  @IsOptional()
+  @Mapping(() => RedisDto)
+  redis?: RedisDto;
 }
 
 export class UserDto {
@@ -223,6 +298,11 @@ export class UserDto {
   @IsString()
   @IsNotEmpty()
   providerKeyName!: string;
+
+  /** Overrides the top-level `limits` field by field; `null` removes a default for this user. */
+  @IsOptional()
+  @Mapping(() => LimitsDto)
+  limits?: LimitsDto;
 }
 
 export class HttpDto {
@@ -290,6 +370,15 @@ export class GatewayConfigDto {
   @IsInt()
   @Min(0)
   shutdownGraceMs?: number;
+
+  @IsOptional()
+  @Mapping(() => StateDto)
+  state?: StateDto;
+
+  /** Defaults for every user. */
+  @IsOptional()
+  @Mapping(() => LimitsDto)
+  limits?: LimitsDto;
 
   @ListOf(() => ProviderDto)
   providers!: ProviderDto[];

@@ -23,7 +23,15 @@ export interface HttpSettings {
 
 export type ProviderKey =
   | { kind: 'static'; name: string; value: string }
-  | { kind: 'oauth'; name: string; oauth: string; credentialsFile: string };
+  | {
+      kind: 'oauth';
+      name: string;
+      /** The provider the key belongs to: with `state.redis` the credentials live under its name. */
+      provider: string;
+      oauth: string;
+      /** Required without `state.redis`; with it, only the seed for Redis when Redis holds none. */
+      credentialsFile?: string;
+    };
 
 export interface ServiceAuth {
   mode: 'header' | 'query';
@@ -57,12 +65,35 @@ export interface Provider {
   llm?: LlmSettings;
 }
 
+export const LIMIT_NAMES = ['requestsPerMinute', 'concurrentRequests', 'tokensPerMinute', 'tokensPerDay'] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
+/** A user's limits after the defaults and the user's overrides are merged; absent = no limit. */
+export type Limits = Readonly<Partial<Record<LimitName, number>>>;
+
 export interface User {
   name: string;
   /** sha256 of the user's piapi key. */
   keyDigest: Buffer;
   provider: Provider;
   key: ProviderKey;
+  limits: Limits;
+}
+
+export interface RedisSettings {
+  /** redis:// or rediss:// URL; may hold a password, so it is never logged. */
+  url: string;
+  keyPrefix: string;
+  commandTimeoutMs: number;
+  /** What limited requests get while Redis is unreachable: served unchecked, or 503. */
+  onError: 'allow' | 'deny';
+}
+
+export const DEFAULT_REDIS: Omit<RedisSettings, 'url'> = Object.freeze({ keyPrefix: 'piapi:', commandTimeoutMs: 100, onError: 'allow' });
+
+export interface StateSettings {
+  /** Shared state (limit counters, OAuth credentials and their refresh lock); absent = process memory. */
+  redis?: RedisSettings;
 }
 
 export interface LoggingSettings {
@@ -80,6 +111,7 @@ export interface GatewayConfig {
   logging: LoggingSettings;
   demo: boolean;
   shutdownGraceMs: number;
+  state: StateSettings;
   providers: ReadonlyMap<string, Provider>;
   users: readonly User[];
   /** sha256(user key) hex → user: O(1) lookup whatever the number of users. */

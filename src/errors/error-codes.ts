@@ -6,7 +6,8 @@ export enum ErrorCode {
   NotFound = 'not_found',
   PayloadTooLarge = 'payload_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
-  RateLimited = 'rate_limited',
+  /** OpenAI's own code for a 429, which OpenAI clients know. */
+  RateLimited = 'rate_limit_exceeded',
   Internal = 'internal',
   UpstreamUnreachable = 'upstream_unreachable',
   UpstreamTimeout = 'upstream_timeout',

@@ -7,6 +7,8 @@ export class GatewayError extends Error {
     message: string,
     /** Overrides the status of the code (e.g. an upstream 4xx relayed as is). */
     readonly statusOverride?: number,
+    /** Whole seconds the client should wait before trying again: sent as `retry-after`. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'GatewayError';

@@ -54,6 +54,7 @@ export function answerError(exception: unknown, req: FastifyRequest, reply: Fast
     return;
   }
   const { status, body } = renderError(error, errorFormatForPath(req.url), String(req.id));
+  if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
   void reply.code(status).header('content-type', 'application/json').send(body);
 }
 

@@ -17,6 +17,8 @@ import type { GatewayConfig, Provider, User } from '../config/gateway-config.js'
 import { ErrorCode } from '../errors/error-codes.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { hijackWithHead } from '../http/hijacked-head.js';
+import { accountTokens } from '../limits/token-accounting.js';
+import type { Admission } from '../limits/user-limiter.js';
 import { MetricsService } from '../observability/metrics.module.js';
 import type { UpstreamErrorReason } from '../observability/metric-names.js';
 import { requestFacts } from '../observability/request-facts.js';
@@ -47,6 +49,7 @@ const PING_FRAME = encodeSseEvent({ type: 'ping' });
 interface Call {
   request: AnthropicRequest;
   user: User;
+  admission: Admission | undefined;
   provider: Provider;
   model: Model<Api>;
   responseModel: string;
@@ -177,6 +180,7 @@ export class MessagesService implements OnModuleDestroy {
     return {
       request,
       user,
+      admission: req.admission,
       provider,
       model,
       responseModel: resolved.responseModel,
@@ -246,9 +250,9 @@ export class MessagesService implements OnModuleDestroy {
   /** Token usage and upstream failures, for metrics. */
   private observe(call: Call, event: AssistantMessageEvent, signal: AbortSignal): void {
     if (event.type === 'done') {
-      this.metrics.tokens(call.user.name, call.provider.name, usageOf(event.message.usage), call.model.id);
+      accountTokens(this.metrics, call.admission, call.user.name, call.provider.name, usageOf(event.message.usage), call.model.id);
     } else if (event.type === 'error') {
-      if (event.error.usage) this.metrics.tokens(call.user.name, call.provider.name, usageOf(event.error.usage), call.model.id);
+      if (event.error.usage) accountTokens(this.metrics, call.admission, call.user.name, call.provider.name, usageOf(event.error.usage), call.model.id);
       const reason = signal.aborted ? 'aborted' : reasonOf(upstreamErrorToGatewayError(event.error, call.transcoder.observedStatus?.()));
       if (reason) this.metrics.upstreamError('messages', call.provider.name, reason);
     }

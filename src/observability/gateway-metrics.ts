@@ -1,5 +1,5 @@
 import { register, collectDefaultMetrics, type Counter, type Gauge } from 'prom-client';
-import type { GatewayConfig } from '../config/gateway-config.js';
+import type { GatewayConfig, LimitName } from '../config/gateway-config.js';
 import type { BoundHistogram, BoundValues, HistogramSeries, ValueSeries } from './bound-series.js';
 import type { TokenType, UpstreamErrorReason } from './metric-names.js';
 import type { TokenUsage } from './usage-tap.js';
@@ -28,6 +28,9 @@ export interface GatewayMetricSet extends PerRequestMetrics {
   configReloads: Counter<'result'>;
   configInfo: Gauge<'hash'>;
   conversationLogDropped: Counter;
+  rateLimited: Counter<'user' | 'limit'>;
+  stateStoreUp: Gauge;
+  stateStoreErrors: Counter<'operation'>;
 }
 
 /** What the gateway records; plain TypeScript over prom-client metric objects. */
@@ -119,6 +122,20 @@ export class GatewayMetrics {
     const delta = total - this.droppedSeen;
     if (delta > 0) this.m.conversationLogDropped.inc(delta);
     this.droppedSeen = Math.max(this.droppedSeen, total);
+  }
+
+  /** A request refused by one of its user's limits. */
+  rateLimited(user: string, limit: LimitName): void {
+    this.m.rateLimited.inc({ user, limit });
+  }
+
+  /** 1 while the state store answers (always, for state in process memory), 0 during an outage. */
+  stateStoreUp(up: boolean): void {
+    this.m.stateStoreUp.set(up ? 1 : 0);
+  }
+
+  stateStoreError(operation: string): void {
+    this.m.stateStoreErrors.inc({ operation });
   }
 
   configLoaded(hash: string): void {

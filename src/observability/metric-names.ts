@@ -9,6 +9,9 @@ export const METRIC = {
   configReloads: 'piapi_config_reloads_total',
   configInfo: 'piapi_config_info',
   conversationLogDropped: 'piapi_conversation_log_dropped_total',
+  rateLimited: 'piapi_rate_limited_total',
+  stateStoreUp: 'piapi_state_store_up',
+  stateStoreErrors: 'piapi_state_store_errors_total',
 } as const;
 
 /** 5 ms to 10 min: LLM calls are long. */

@@ -41,9 +41,12 @@ export class MetricsService extends GatewayMetrics implements OnModuleInit {
     @InjectMetric(METRIC.configReloads) configReloads: Counter<'result'>,
     @InjectMetric(METRIC.configInfo) configInfo: Gauge<'hash'>,
     @InjectMetric(METRIC.conversationLogDropped) conversationLogDropped: Counter,
+    @InjectMetric(METRIC.rateLimited) rateLimited: Counter<'user' | 'limit'>,
+    @InjectMetric(METRIC.stateStoreUp) stateStoreUp: Gauge,
+    @InjectMetric(METRIC.stateStoreErrors) stateStoreErrors: Counter<'operation'>,
     private readonly config: GatewayConfigService,
   ) {
-    super({ ...perRequest, upstreamErrors, configReloads, configInfo, conversationLogDropped });
+    super({ ...perRequest, upstreamErrors, configReloads, configInfo, conversationLogDropped, rateLimited, stateStoreUp, stateStoreErrors });
   }
 
   onModuleInit(): void {
@@ -80,6 +83,10 @@ export class MetricsController extends PrometheusController {
     makeCounterProvider({ name: METRIC.configReloads, help: 'Config reload attempts by result.', labelNames: ['result'], aggregator: 'max' }),
     makeGaugeProvider({ name: METRIC.configInfo, help: 'The config this replica runs (1 for its content hash).', labelNames: ['hash'], aggregator: 'max' }),
     makeCounterProvider({ name: METRIC.conversationLogDropped, help: 'Conversation log entries dropped because the write queue was full.' }),
+    makeCounterProvider({ name: METRIC.rateLimited, help: 'Requests refused by a user limit, by user and limit (requestsPerMinute, concurrentRequests, tokensPerMinute, tokensPerDay).', labelNames: ['user', 'limit'] }),
+    // A replica's store is up only when every worker reaches it.
+    makeGaugeProvider({ name: METRIC.stateStoreUp, help: '1 while the state store (Redis; process memory without state.redis) answers, 0 while it does not.', aggregator: 'min' }),
+    makeCounterProvider({ name: METRIC.stateStoreErrors, help: 'State store operations that failed or timed out, by operation.', labelNames: ['operation'] }),
     MetricsService,
   ],
   exports: [MetricsService],

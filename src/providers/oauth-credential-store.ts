@@ -174,7 +174,7 @@ export class OAuthCredentialStore {
         await this.sync(entry, key);
         const latest = entry.credentials as OAuthCredentials;
         if (!this.needsRefresh(latest)) return latest;
-        const fresh = await this.callRefresh(provider, latest, key);
+        const fresh = await refreshCredentials(provider, latest, key);
         let version = entry.version;
         try {
           version = await writeCredentialsFile(entry.path, fresh);
@@ -205,26 +205,32 @@ export class OAuthCredentialStore {
     }
   }
 
-  private async callRefresh(provider: OAuthProviderInterface, credentials: OAuthCredentials, key: OAuthKeyRef): Promise<OAuthCredentials> {
-    let fresh: OAuthCredentials;
-    try {
-      fresh = await provider.refreshToken(credentials);
-    } catch (err) {
-      throw keyError(
-        key,
-        ErrorCode.UpstreamError,
-        `OAuth token refresh failed: ${describe(err, [credentials.access, credentials.refresh])}. ` +
-          `If the login was revoked or expired, run "piapi login ${key.oauth} --out ${key.credentialsFile}"`,
-      );
-    }
-    if (!isCredentials(fresh)) {
-      throw keyError(key, ErrorCode.UpstreamError, 'OAuth token refresh returned no access token, refresh token or expiry');
-    }
-    return fresh;
-  }
 }
 
-function keyError(key: OAuthKeyRef, code: ErrorCode, message: string): GatewayError {
+/** pi-ai's refresh of `credentials`, with errors that name the key, hold no token and say how to log in again. */
+export async function refreshCredentials(
+  provider: OAuthProviderInterface,
+  credentials: OAuthCredentials,
+  key: { name: string; oauth: string; credentialsFile?: string },
+): Promise<OAuthCredentials> {
+  let fresh: OAuthCredentials;
+  try {
+    fresh = await provider.refreshToken(credentials);
+  } catch (err) {
+    const login = key.credentialsFile === undefined ? `piapi login ${key.oauth} --redis` : `piapi login ${key.oauth} --out ${key.credentialsFile}`;
+    throw keyError(
+      key,
+      ErrorCode.UpstreamError,
+      `OAuth token refresh failed: ${describe(err, [credentials.access, credentials.refresh])}. If the login was revoked or expired, run "${login}"`,
+    );
+  }
+  if (!isCredentials(fresh)) {
+    throw keyError(key, ErrorCode.UpstreamError, 'OAuth token refresh returned no access token, refresh token or expiry');
+  }
+  return fresh;
+}
+
+export function keyError(key: { name: string }, code: ErrorCode, message: string): GatewayError {
   return new GatewayError(code, `Provider key "${key.name}": ${message}`);
 }
 

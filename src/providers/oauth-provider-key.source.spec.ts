@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { fakeCodexJwt } from '../../test/fakes/fake-jwt.js';
-import type { OAuthCredentialStore } from './oauth-credential-store.js';
-import { OAuthProviderKeySource } from './oauth-provider-key.source.js';
+import { OAuthProviderKeySource, type OAuthCredentialSources } from './oauth-provider-key.source.js';
 import { codexAccountId, passThroughHeaders } from './oauth-pass-through-headers.js';
 
-function storeServing(token: string, extra: Record<string, unknown> = {}): OAuthCredentialStore {
-  return { access: () => Promise.resolve({ token, credentials: { access: token, refresh: 'r', expires: 0, ...extra } }) } as unknown as OAuthCredentialStore;
+function storeServing(token: string, extra: Record<string, unknown> = {}): OAuthCredentialSources {
+  return { files: { access: () => Promise.resolve({ token, credentials: { access: token, refresh: 'r', expires: 0, ...extra } }) } };
 }
 
 describe('OAuthProviderKeySource', () => {
@@ -19,7 +18,7 @@ describe('OAuthProviderKeySource', () => {
     const token = fakeCodexJwt({ accountId: 'acct_42' });
     const source = new OAuthProviderKeySource(storeServing(token));
 
-    expect(await source.resolve({ kind: 'oauth', name: 'k', oauth: 'openai-codex', credentialsFile: '/x' })).toEqual({
+    expect(await source.resolve({ kind: 'oauth', name: 'k', provider: 'p', oauth: 'openai-codex', credentialsFile: '/x' })).toEqual({
       secret: token,
       headers: { 'chatgpt-account-id': 'acct_42', 'OpenAI-Beta': 'responses=experimental' },
     });
@@ -28,7 +27,7 @@ describe('OAuthProviderKeySource', () => {
   it('serves an anthropic key as its access token alone', async () => {
     const source = new OAuthProviderKeySource(storeServing('sk-ant-oat01-x'));
 
-    expect(await source.resolve({ kind: 'oauth', name: 'k', oauth: 'anthropic', credentialsFile: '/x' })).toEqual({ secret: 'sk-ant-oat01-x' });
+    expect(await source.resolve({ kind: 'oauth', name: 'k', provider: 'p', oauth: 'anthropic', credentialsFile: '/x' })).toEqual({ secret: 'sk-ant-oat01-x' });
   });
 });
 

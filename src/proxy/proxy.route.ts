@@ -8,7 +8,7 @@ import { ProxyService } from './proxy.service.js';
 /**
  * `/piapi/*`, mounted as a plain Fastify route rather than a Nest controller: the pass-through is
  * the hottest path, and Nest's router (execution context, guard consumer, promise wrapping) cost
- * ~8-10 µs of a ~155 µs request in the bench (bench/RESULTS.md). It runs the same guard and
+ * ~8-10 µs of a ~155 µs request in the bench (bench/RESULTS.md). It runs the same guard (caller and limits) and
  * answers errors through the same code as the exception filter.
  */
 @Injectable()
@@ -28,7 +28,8 @@ export class ProxyRoute implements OnModuleInit {
 
   private async forward(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
-      await this.proxy.handle(this.auth.authenticate(req), reply);
+      const admitting = this.auth.admit(req, reply);
+      await this.proxy.handle(admitting instanceof Promise ? await admitting : admitting, reply);
     } catch (err) {
       answerError(err, req, reply, this.logger);
     }

@@ -4,6 +4,7 @@ import type { AuthenticatedRequest } from '../auth/api-key.guard.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { requestFacts } from '../observability/request-facts.js';
+import { accountTokens } from '../limits/token-accounting.js';
 import { PROVIDER_KEY_SOURCE, type ProviderKeySource } from '../providers/provider-key.source.js';
 import { MetricsService } from '../observability/metrics.module.js';
 import type { UpstreamErrorReason } from '../observability/metric-names.js';
@@ -80,7 +81,7 @@ export class ProxyService implements OnModuleDestroy {
         tap: (chunk) => tap.push(chunk),
         onEnd: () => {
           const usage = tap.result();
-          if (usage) metrics.tokens(req.caller.name, provider.name, usage);
+          if (usage) accountTokens(metrics, req.admission, req.caller.name, provider.name, usage);
         },
       },
     );
