@@ -60,14 +60,15 @@ export class LimitCounters {
     return new LimitCounters(window(MINUTE_S), window(MINUTE_S), window(DAY_S), new MemorySlots(), (_op, fn) => fn(), undefined);
   }
 
-  static redis(store: RedisStateStore): LimitCounters {
+  /** `leaseMs`: how long a concurrency slot outlives a holder that stopped refreshing it (see concurrency-slots.ts). */
+  static redis(store: RedisStateStore, leaseMs?: number): LimitCounters {
     const window = (keyPrefix: string, duration: number) =>
       new RateLimiterRedis({ storeClient: store.client, keyPrefix, points: UNBOUNDED, duration });
     const counters = new LimitCounters(
       window('limits:requests', MINUTE_S),
       window('limits:tokens-minute', MINUTE_S),
       window('limits:tokens-day', DAY_S),
-      new RedisSlots(store),
+      new RedisSlots(store, leaseMs),
       (operation, fn) => store.run(operation, fn),
       new OutageLedger(),
     );

@@ -67,8 +67,10 @@ export class RedisCredentialStore {
     this.refreshMarginMs = options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS;
     this.failureBackoffMs = options.failureBackoffMs ?? 10_000;
     this.refreshWaitMs = options.refreshWaitMs ?? 30_000;
-    // pi-ai's refresh requests have no timeout of their own; the lock is refreshed while one runs.
-    this.lockMs = options.lockMs ?? 60_000;
+    // pi-ai's refresh requests have no timeout of their own (undici ends a silent one after 5 min),
+    // and the lock is not refreshed while one runs: redis-semaphore's refresh timer turns a Redis
+    // failure into an unhandled rejection. As the lock file's staleMs.
+    this.lockMs = options.lockMs ?? 6 * 60_000;
     this.now = options.now ?? Date.now;
     this.warn = options.warn ?? (() => undefined);
   }
@@ -155,8 +157,7 @@ export class RedisCredentialStore {
       lockTimeout: this.lockMs,
       acquireTimeout: this.refreshWaitMs,
       retryInterval: 50,
-      refreshInterval: this.lockMs / 3,
-      onLockLost: () => undefined,
+      refreshInterval: 0,
     });
     try {
       // Waiting for another process's refresh is part of taking the lock.
