@@ -77,7 +77,7 @@ describe('piapi login openai-codex', () => {
     const parsed = parseConfig(text);
     expect(parsed.ok).toBe(true);
     const chatgpt = parsed.ok ? parsed.config.providers.get('chatgpt') : undefined;
-    expect(chatgpt?.apiKeys.get('chatgpt-team')).toEqual({ kind: 'oauth', name: 'chatgpt-team', oauth: 'openai-codex', credentialsFile: out });
+    expect(chatgpt?.apiKeys.get('chatgpt-team')).toEqual({ kind: 'oauth', name: 'chatgpt-team', oauth: 'openai-codex', provider: 'chatgpt', credentialsFile: out });
     expect(chatgpt?.services.get('cx')?.baseUrl).toBe('https://chatgpt.com/backend-api/codex');
     expect(result.stderr).toContain(`Updated ${config}: added provider "chatgpt" with key "chatgpt-team"`);
   });

@@ -89,7 +89,7 @@ describe('piapi ui', () => {
     const loaded = parseConfig(await readFile(config, 'utf8'));
     if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
     const chatgpt = loaded.config.providers.get('chatgpt')!;
-    expect(chatgpt.apiKeys.get('openai-codex')).toEqual({ kind: 'oauth', name: 'openai-codex', oauth: 'openai-codex', credentialsFile: credentials });
+    expect(chatgpt.apiKeys.get('openai-codex')).toEqual({ kind: 'oauth', name: 'openai-codex', oauth: 'openai-codex', provider: 'chatgpt', credentialsFile: credentials });
     expect(chatgpt.services.get('cx')?.baseUrl).toBe('https://chatgpt.com/backend-api/codex');
     expect(chatgpt.llm).toMatchObject({ provider: 'openai-codex', defaultModel: 'gpt-5.1-codex-max' });
     expect(loaded.config.models).toEqual({ default: 'gpt-5.1-codex-max' });

@@ -10,9 +10,12 @@ export interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs `piapi start` as a real process (needs `dist/`, built by the global setup). */
-export async function spawnGateway(configPath: string, env: NodeJS.ProcessEnv = {}, node = process.execPath): Promise<GatewayProcess> {
-  const child = spawn(node, [BIN, 'start', '--config', configPath, '--listen', '127.0.0.1:0'], {
+/**
+ * Runs `piapi start` as a real process (needs `dist/`, built by the global setup); `nodeArgs`
+ * go before the script (e.g. an `--import` preload).
+ */
+export async function spawnGateway(configPath: string, env: NodeJS.ProcessEnv = {}, node = process.execPath, nodeArgs: readonly string[] = []): Promise<GatewayProcess> {
+  const child = spawn(node, [...nodeArgs, BIN, 'start', '--config', configPath, '--listen', '127.0.0.1:0'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
