@@ -3,8 +3,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { confirm, isCancel } from '@clack/prompts';
 import type { Command } from 'commander';
+import { Redis } from 'ioredis';
+import type { OAuthCredentials } from '@mariozechner/pi-ai/oauth';
+import { loadConfigFile } from '../config/config-loader.js';
+import { DEFAULT_REDIS } from '../config/gateway-config.js';
 import { writeFileAtomic } from '../providers/atomic-write.js';
 import { writeCredentialsFile } from '../providers/credentials-file.js';
+import { credentialsRedisKey } from '../providers/redis-credential-store.js';
 import { OAUTH_PROVIDER_IDS, oauthProvider, unknownOAuthProviderMessage, type OAuthProviderId } from '../providers/oauth-providers.js';
 import { action, CliError } from './cli-error.js';
 import { addProviderKey } from './config-edit.js';
@@ -23,6 +28,15 @@ interface LoginCommandOptions {
   yes?: boolean;
   enterprise?: string;
   timeout: string;
+  /** A URL, or true for the config's `state.redis.url`. */
+  redis?: string | true;
+  redisKeyPrefix?: string;
+}
+
+/** Where `--redis` stores a login. */
+interface RedisTarget {
+  url: string;
+  keyPrefix: string;
 }
 
 export function registerLoginCommand(program: Command): void {
@@ -38,6 +52,8 @@ export function registerLoginCommand(program: Command): void {
     .option('-y, --yes', 'add the key to the config without asking')
     .option('--enterprise <domain>', 'GitHub Enterprise domain (github-copilot; default github.com)')
     .option('--timeout <seconds>', 'give up after this long without a completed login', '600')
+    .option('--redis [url]', "store the credentials in Redis, where every replica reads them (default: the config's state.redis.url); no file unless --out")
+    .option('--redis-key-prefix <prefix>', `key prefix in Redis (default: the config's state.redis.keyPrefix, else "${DEFAULT_REDIS.keyPrefix}")`)
     .action(action(login));
 }
 
@@ -47,7 +63,13 @@ async function login(providerId: string, options: LoginCommandOptions): Promise<
   const oauth = providerId as OAuthProviderId;
   const timeoutMs = Number(options.timeout) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CliError(`--timeout must be a number of seconds, not ${JSON.stringify(options.timeout)}`);
-  const out = resolve(options.out ?? defaultCredentialsPath(oauth));
+  const redis = options.redis === undefined ? undefined : await redisTarget(options);
+  // Before the browser: a login that cannot be saved would be wasted.
+  if (redis) await withRedis(redis, (client) => client.ping());
+  // With --redis a file is written only when asked for.
+  const out = redis && !options.out ? undefined : resolve(options.out ?? defaultCredentialsPath(oauth));
+  const providerName = options.providerName ?? templateForOAuth(oauth).providerName;
+  const keyName = options.keyName ?? oauth;
 
   const input = new LineInput();
   const io: LoginIO = {
@@ -78,21 +100,70 @@ async function login(providerId: string, options: LoginCommandOptions): Promise<
     clearTimeout(timer);
     input.close();
   }
-  await writeCredentialsFile(out, credentials);
-  process.stderr.write(`\nLogged in. Credentials saved to ${out} (mode 0600).\n`);
+  if (out) {
+    await writeCredentialsFile(out, credentials);
+    process.stderr.write(`\nLogged in. Credentials saved to ${out} (mode 0600).\n`);
+  }
+  if (redis) {
+    const key = await storeInRedis(redis, credentialsRedisKey(providerName, keyName), credentials);
+    process.stderr.write(`\nLogged in. Credentials saved in Redis at ${redactedUrl(redis.url)}, key ${key}.\n`);
+  }
 
-  if (options.config !== false) await offerConfigEntry(oauth, out, options);
+  if (options.config !== false) await offerConfigEntry(oauth, out, providerName, keyName, options);
   // pi-ai's callback server may still hold the browser's keep-alive connection.
   process.exit(0);
 }
 
-async function offerConfigEntry(oauth: OAuthProviderId, credentialsFile: string, options: LoginCommandOptions): Promise<void> {
-  const template = templateForOAuth(oauth);
-  const providerName = options.providerName ?? template.providerName;
-  const keyName = options.keyName ?? oauth;
-  const key = { oauth, credentialsFile };
+/** The Redis URL and key prefix of `--redis`: given, or the config's `state.redis`. */
+async function redisTarget(options: LoginCommandOptions): Promise<RedisTarget> {
   const configPath = typeof options.config === 'string' ? options.config : defaultConfigPath();
-  const snippet = `apiKeys:\n      ${keyName}: { oauth: ${oauth}, credentialsFile: ${credentialsFile} }`;
+  const loaded = options.config !== false && existsSync(configPath) ? await loadConfigFile(configPath) : undefined;
+  const configured = loaded?.ok ? loaded.config.state.redis : undefined;
+  const url = typeof options.redis === 'string' ? options.redis : configured?.url;
+  if (!url) {
+    throw new CliError(`--redis needs a URL (--redis redis://host:6379): ${loaded ? `${configPath} has no usable state.redis.url` : `no config at ${configPath}`}`);
+  }
+  if (!/^rediss?:\/\/[^/]/.test(url)) throw new CliError('--redis must be a redis:// or rediss:// URL');
+  return { url, keyPrefix: options.redisKeyPrefix ?? configured?.keyPrefix ?? DEFAULT_REDIS.keyPrefix };
+}
+
+/** Writes the login where the gateway reads it (a new login replaces the old one); returns the full key. */
+async function storeInRedis(target: RedisTarget, key: string, credentials: OAuthCredentials): Promise<string> {
+  await withRedis(target, (client) => client.set(key, JSON.stringify(credentials)));
+  return `${target.keyPrefix}${key}`;
+}
+
+async function withRedis<T>(target: RedisTarget, use: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(target.url, { keyPrefix: target.keyPrefix, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000, retryStrategy: () => null });
+  // The connection's own error says more than the "Connection is closed." connect() rejects with.
+  let connectionError: unknown;
+  client.on('error', (err) => (connectionError = err));
+  try {
+    await client.connect();
+    return await use(client);
+  } catch (err) {
+    // ioredis names host and port, never the password.
+    throw new CliError(`Redis at ${redactedUrl(target.url)} did not take the credentials: ${oneLine(connectionError ?? err)}`);
+  } finally {
+    client.disconnect();
+  }
+}
+
+function redactedUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+async function offerConfigEntry(
+  oauth: OAuthProviderId,
+  credentialsFile: string | undefined,
+  providerName: string,
+  keyName: string,
+  options: LoginCommandOptions,
+): Promise<void> {
+  const template = templateForOAuth(oauth);
+  const key = credentialsFile ? { oauth, credentialsFile } : { oauth };
+  const configPath = typeof options.config === 'string' ? options.config : defaultConfigPath();
+  const snippet = `apiKeys:\n      ${keyName}: { oauth: ${oauth}${credentialsFile ? `, credentialsFile: ${credentialsFile}` : ''} }`;
   if (!existsSync(configPath)) {
     process.stderr.write(`No config at ${configPath}. To use the login, add to a provider:\n    ${snippet}\nor run "piapi ui".\n`);
     return;

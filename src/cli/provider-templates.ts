@@ -17,7 +17,8 @@ export interface ProviderTemplate {
   suggestedModel: string;
 }
 
-export type ProviderKeyValue = string | { oauth: OAuthProviderId; credentialsFile: string };
+/** A key's value in the config; an OAuth key without `credentialsFile` lives in Redis (`state.redis`). */
+export type ProviderKeyValue = string | { oauth: OAuthProviderId; credentialsFile?: string };
 
 export const PROVIDER_TEMPLATES: readonly ProviderTemplate[] = [
   {

@@ -6,6 +6,9 @@ import type { OAuthCredentials } from '@mariozechner/pi-ai/oauth';
 import { parseConfig } from '../../src/config/config-loader.js';
 import { FAKE_ACCOUNT_ID, startFakeOAuthServer, type FakeOAuthServer } from '../oauth/fake-oauth-server.js';
 import { hostRoutingNodeArgs } from '../oauth/host-routing.js';
+import { killGateway, spawnGateway } from '../support/gateway-process.js';
+import { startRecordingUpstream } from '../support/recording-upstream.js';
+import { TestRedis } from '../support/redis-server.js';
 import { spawnPiapi, type CliOptions } from './cli-process.js';
 
 // pi-ai's login flows, run by `piapi login` as a real process whose requests to the OAuth hosts
@@ -182,6 +185,97 @@ describe('piapi login github-copilot', () => {
     const saved = await savedCredentials(out);
     expect(saved.access).toMatch(/^tid=fake/);
     expect(saved.refresh).toMatch(/^gho-fake-github-token-/);
+  });
+});
+
+describe('piapi login --redis', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await TestRedis.start();
+  });
+  afterAll(() => redis.stop());
+
+  const redisConfig = () => `state:
+  redis: { url: ${redis.url}, keyPrefix: "team:" }
+providers:
+  - name: openai
+    apiKeys: { main: sk-static-0000 }
+users:
+  - { name: dev, apiKey: piapi-user-login-redis-0000, providerName: openai, providerKeyName: main }
+`;
+  const codexUser = '  - { name: codex, apiKey: piapi-user-login-redis-0001, providerName: chatgpt, providerKeyName: acct-1 }\n';
+
+  it("stores the login under the config's prefix, writes no file, adds a key without credentialsFile, and a gateway serves with it", async () => {
+    const config = join(home, 'config.yaml');
+    await writeFile(config, redisConfig());
+    const run = login(['openai-codex', '--redis', '--config', config, '--key-name', 'acct-1', '--yes'], { stdin: 'pipe' });
+
+    const url = await authorizeUrl(run, 'auth.openai.com');
+    oauth.acceptAuthorizationCode('redis-code', url.searchParams.get('code_challenge')!);
+    run.write(`http://localhost:1455/auth/callback?code=redis-code&state=${url.searchParams.get('state')}\n`);
+    const result = await run.exited;
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`Credentials saved in Redis at ${redis.url}, key team:oauth:chatgpt:acct-1.`);
+    const plain = redis.client();
+    const stored = JSON.parse((await plain.get('team:oauth:chatgpt:acct-1')) ?? 'null') as OAuthCredentials;
+    plain.disconnect();
+    expect(stored.accountId).toBe(FAKE_ACCOUNT_ID);
+    expect(stored.refresh).toMatch(/^fake-refresh-openai-codex-/);
+    await expect(stat(join(home, '.piapi', 'credentials', 'openai-codex.json'))).rejects.toThrow(/ENOENT/);
+
+    const text = await readFile(config, 'utf8');
+    expect(text).toContain('acct-1: { oauth: openai-codex }');
+    const parsed = parseConfig(text);
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+    expect(parsed.config.providers.get('chatgpt')?.apiKeys.get('acct-1')).toEqual({ kind: 'oauth', name: 'acct-1', oauth: 'openai-codex', provider: 'chatgpt' });
+
+    // A gateway on that config and Redis uses the login (its cx service pointed at a fake).
+    const upstream = await startRecordingUpstream();
+    const gatewayConfig = join(home, 'gateway.yaml');
+    await writeFile(
+      gatewayConfig,
+      // `users` is the config's last list.
+      text.replace('https://chatgpt.com/backend-api/codex', `${upstream.url}/backend-api/codex`) + codexUser,
+    );
+    const gateway = await spawnGateway(gatewayConfig, {}, process.execPath, routing);
+    try {
+      const res = await fetch(`${gateway.url}/piapi/cx/responses`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer piapi-user-login-redis-0001', 'content-type': 'application/json' },
+        body: '{"model":"gpt-5.1-codex","input":"hi"}',
+      });
+      expect(res.status, await res.text()).toBe(200);
+      expect(upstream.requests.at(-1)?.headers.authorization).toBe(`Bearer ${stored.access}`);
+    } finally {
+      await killGateway(gateway);
+      await upstream.close();
+    }
+  });
+
+  it('takes the URL and prefix on the command line, and fails before the browser when Redis cannot be reached, without printing its password', async () => {
+    const out = join(home, 'seed.json');
+    const run = login(['openai-codex', '--redis', redis.url, '--redis-key-prefix', 'x:', '--provider-name', 'chatgpt', '--out', out, '--no-config'], { stdin: 'pipe' });
+    const url = await authorizeUrl(run, 'auth.openai.com');
+    oauth.acceptAuthorizationCode('redis-code-2', url.searchParams.get('code_challenge')!);
+    run.write(`http://localhost:1455/auth/callback?code=redis-code-2&state=${url.searchParams.get('state')}\n`);
+    const result = await run.exited;
+    expect(result.code, result.stderr).toBe(0);
+    const plain = redis.client();
+    const stored = JSON.parse((await plain.get('x:oauth:chatgpt:openai-codex')) ?? 'null') as OAuthCredentials;
+    plain.disconnect();
+    // --out also writes the file (a seed for gateways without the key in Redis yet).
+    expect((await savedCredentials(out)).refresh).toBe(stored.refresh);
+
+    const closed = await login(['openai-codex', '--redis', 'redis://:hunter2-secret@127.0.0.1:1', '--no-config']).exited;
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toMatch(/^piapi: Redis at redis:\/\/\*\*\*@127\.0\.0\.1:1 did not take the credentials: .*ECONNREFUSED/m);
+    expect(closed.stderr).not.toContain('hunter2');
+    expect(closed.stderr).not.toContain('auth.openai.com');
+
+    const noUrl = await login(['openai-codex', '--redis', '--config', join(home, 'missing.yaml')]).exited;
+    expect(noUrl.code).toBe(1);
+    expect(noUrl.stderr).toContain('--redis needs a URL (--redis redis://host:6379)');
   });
 });
 
