@@ -149,7 +149,7 @@ describe('Redis down, slow and restarted under two gateway processes', () => {
     expect(await dayCount()).toBeGreaterThan(0);
 
     const load = Array.from({ length: 20 }, (_, i) =>
-      new Promise<Answer>((resolve) => setTimeout(resolve, i * 15)).then(() => call(allow)),
+      new Promise<void>((resolve) => setTimeout(resolve, i * 15)).then(() => call(allow)),
     );
     await new Promise((r) => setTimeout(r, 100));
     await redis.kill();
