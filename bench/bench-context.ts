@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TestRedis } from '../test/support/redis-server.js';
 import type { BenchOptions } from './bench-options.js';
 import type { LoadPlan } from './load/autocannon-load.js';
 import { spawnBenchServer, spawnPiapi, type BenchProcess } from './processes/bench-process.js';
@@ -12,6 +13,7 @@ export const PROFILE_DIR = fileURLToPath(new URL('./profiles/', import.meta.url)
 export class BenchContext {
   private readonly processes: BenchProcess[] = [];
   private readonly sharedProcesses = new Map<string, Promise<BenchProcess>>();
+  private redisServer: Promise<TestRedis> | undefined;
   /** The processes run under --cpu-prof, in start order. */
   readonly profiled: ProfiledProcess[] = [];
 
@@ -94,6 +96,22 @@ export class BenchContext {
     return proc;
   }
 
+  /** A real redis-server (Debian's, persistence off) for the limits columns, started once. */
+  redis(): Promise<TestRedis> {
+    this.redisServer ??= TestRedis.start();
+    return this.redisServer;
+  }
+
+  /** Commands the bench Redis has processed so far (INFO stats). */
+  async redisCommands(): Promise<number> {
+    const client = (await this.redis()).client();
+    try {
+      return Number(/total_commands_processed:(\d+)/.exec(await client.info('stats'))?.[1] ?? Number.NaN);
+    } finally {
+      client.disconnect();
+    }
+  }
+
   /** Bytes piapi `label` has logged so far: proof that logging was on during the measurement. */
   async logBytes(label: string): Promise<number> {
     return (await stat(join(this.dir, `piapi-${label}.log`)).catch(() => ({ size: 0 }))).size;
@@ -107,6 +125,7 @@ export class BenchContext {
   async close(): Promise<void> {
     await Promise.allSettled(this.processes.map((p) => p.stop()));
     this.processes.length = 0;
+    if (this.redisServer) await (await this.redisServer).stop();
     await rm(this.dir, { recursive: true, force: true });
   }
 }

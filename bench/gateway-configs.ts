@@ -12,7 +12,15 @@ export interface GatewayConfigSpec {
   upstreamUrl?: string;
   /** The fake Codex backend for `/v1/messages`, and the (fake) ChatGPT OAuth JWT for it. */
   codex?: { url: string; jwt: string };
+  /**
+   * Every limit set for every user (high enough that none refuses) and counted in this Redis: the
+   * cost of limits on, with every check the gateway makes.
+   */
+  limitsRedisUrl?: string;
 }
+
+/** Limits no bench load reaches: every check runs, none refuses. */
+const UNREACHED_LIMITS = '{ requestsPerMinute: 100000000, concurrentRequests: 100000, tokensPerMinute: 1000000000000, tokensPerDay: 1000000000000000 }';
 
 /** The piapi key of pass-through user `i`. */
 export function userKey(i: number): string {
@@ -21,7 +29,9 @@ export function userKey(i: number): string {
 
 /** A config file for the gateway under test: log level info, metrics on (they always are). */
 export function gatewayConfigYaml(spec: GatewayConfigSpec): string {
-  const lines = ['logging: { level: info }', 'shutdownGraceMs: 2000', 'providers:'];
+  const lines = ['logging: { level: info }', 'shutdownGraceMs: 2000'];
+  if (spec.limitsRedisUrl) lines.push(`state: { redis: { url: "${spec.limitsRedisUrl}", keyPrefix: "bench:" } }`, `limits: ${UNREACHED_LIMITS}`);
+  lines.push('providers:');
   lines.push('  - name: bench', '    apiKeys: { main: bench-provider-key-not-a-secret }');
   if (spec.upstreamUrl) {
     lines.push('    services:', `      - { type: cx, baseUrl: "${spec.upstreamUrl}", auth: { mode: header, name: Authorization, prefix: "Bearer " } }`);

@@ -17,9 +17,10 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
   const codex = await ctx.server('codex upstream', 'codex-upstream.server.ts');
   const naive = await ctx.server('naive router', 'naive-messages-router.server.ts', { BENCH_CODEX_URL: codex.url, BENCH_CODEX_JWT: jwt }, 'naive-router');
   const yaml = gatewayConfigYaml({ users: 10, codex: { url: codex.url, jwt } });
-  const start = async (label: string, workers: number): Promise<BenchProcess | string> => {
+  const limitsYaml = gatewayConfigYaml({ users: 10, codex: { url: codex.url, jwt }, limitsRedisUrl: (await ctx.redis()).url });
+  const start = async (label: string, workers: number, config = yaml): Promise<BenchProcess | string> => {
     try {
-      return await ctx.piapi(label, yaml, workers);
+      return await ctx.piapi(label, config, workers);
     } catch (err) {
       return `piapi did not start: ${String(err).split('\n').slice(0, 3).join(' ')}`;
     }
@@ -27,9 +28,11 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
   const piapi = await start('messages', 1);
   // Node runs JavaScript on one core: `--workers 2` is how piapi uses both of this machine's.
   const piapi2 = await start('messages-2-workers', 2);
+  const limited = await start('messages-limits', 1, limitsYaml);
   const columns = [
     ['piapi', piapi],
     [WORKERS_COLUMN, piapi2],
+    [LIMITS_COLUMN, limited],
     ['naive pi-ai router', naive],
   ] as const;
 
@@ -126,10 +129,13 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
   const measured = typeof main === 'object';
   const main2 = results.get(`${bodies[0].name}|${WORKERS_COLUMN}`);
   const measured2 = typeof main2 === 'object';
+  const mainLimited = results.get(`${bodies[0].name}|${LIMITS_COLUMN}`);
+  const measuredLimited = typeof mainLimited === 'object';
   const upstream = await codex.stats<CodexStats>();
   notes.push(
     `upstream: bench/servers/codex-upstream.server.ts — the test suite's Responses events (codex checks: JWT, account id, store/stream/instructions; instructions and tools echoed in response.created/in_progress/completed), ${TEXT_DELTAS} text deltas per answer, one socket write per event; it rendered ${upstream.rendered} distinct request bodies for ${upstream.served} requests (a repeated body gets the events rendered for it); ${ctx.options.connections} connections`,
     'router CPU = the router process\'s CPU time (utime+stime from /proc; with workers, the primary and its workers) during the measured run ÷ 2xx responses',
+    `${LIMITS_COLUMN}: one process, every limit set for the user (none reached), counted in a local redis-server 7.0${measured && measuredLimited ? `: ${ratio(mainLimited.rps, main.rps)} the req/s of piapi without limits (text-1)` : ''}`,
     `long history: ${2 * ctx.options.connections} requests at ${ctx.options.connections} connections, run to completion (no warm-up, one round), instead of a timed run`,
   );
   return {
@@ -150,6 +156,12 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
         pass: measured ? main.p99Ms <= 100 : undefined,
       },
       {
+        name: `/v1/messages req/s at ${ctx.options.connections} connections (text-1), limits + Redis on`,
+        measured: measuredLimited ? fmt(mainLimited.rps) : 'n/a',
+        goal: '≥ 1 000',
+        pass: measuredLimited ? mainLimited.rps >= 1000 : undefined,
+      },
+      {
         name: `/v1/messages req/s at ${ctx.options.connections} connections (text-1), --workers 2`,
         measured: measured2 ? fmt(main2.rps) : 'n/a',
         goal: '≥ 1 000',
@@ -166,6 +178,8 @@ export async function messagesItem(ctx: BenchContext): Promise<ItemReport> {
 }
 
 const WORKERS_COLUMN = 'piapi --workers 2';
+/** piapi with every limit set for the user, counted in a real Redis. */
+const LIMITS_COLUMN = 'piapi (limits + Redis)';
 
 interface CodexStats {
   served: number;

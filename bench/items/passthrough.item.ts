@@ -10,7 +10,7 @@ import { JSON_RESPONSE_BYTES, PASSTHROUGH_REQUEST_BODY, SSE_EVENTS } from '../se
 
 interface Column {
   /** `piapi (against)`: the piapi of the `--against` checkout. */
-  name: 'direct' | 'bare proxy' | 'piapi' | 'piapi (against)';
+  name: 'direct' | 'bare proxy' | 'piapi' | typeof LIMITS_COLUMN | 'piapi (against)';
   /** The process the client talks to. */
   server: BenchProcess;
   pathPrefix: string;
@@ -22,13 +22,21 @@ interface Cell {
   probe: ProbeResult;
 }
 
+/** piapi with every limit set for every user, counted in a real Redis. */
+const LIMITS_COLUMN = 'piapi (limits + Redis)';
+
 const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${PASSTHROUGH_USER_KEY}` };
 
 export async function passthroughJsonItem(ctx: BenchContext): Promise<ItemReport> {
-  const { upstream, cells } = await measureColumns(ctx, '/v1/json', (probe) =>
-    probe.firstBody.length === JSON_RESPONSE_BYTES ? undefined : `expected ${JSON_RESPONSE_BYTES} bytes of JSON`,
+  const { upstream, cells, redisCommandsPerRequest } = await measureColumns(
+    ctx,
+    '/v1/json',
+    (probe) => (probe.firstBody.length === JSON_RESPONSE_BYTES ? undefined : `expected ${JSON_RESPONSE_BYTES} bytes of JSON`),
+    true,
   );
-  const [direct, bare, piapi, against] = cells;
+  const [direct, bare, piapi] = cells;
+  const limited = cells.find((c) => c.column.name === LIMITS_COLUMN)!;
+  const against = cells.find((c) => c.column.name === 'piapi (against)');
   const added = (cell: Cell) => probeSummary(cell.probe.totalMs).medianMs - probeSummary(direct.probe.totalMs).medianMs;
   return {
     title: 'Item 1 — pass-through, non-streaming (POST small JSON → 1 KB JSON)',
@@ -60,6 +68,8 @@ export async function passthroughJsonItem(ctx: BenchContext): Promise<ItemReport
       `added p50 under load (${ctx.options.connections} connections; autocannon resolves 1 ms): piapi ${signedMs(piapi.load.p50Ms - direct.load.p50Ms, 0)}, bare proxy ${signedMs(bare.load.p50Ms - direct.load.p50Ms, 0)}`,
       `piapi CPU per request: ${ratio(cpuPerRequestUs(piapi.load, piapi.column.server), cpuPerRequestUs(bare.load, bare.column.server))} the bare proxy's, so a CPU-bound piapi would reach ${ratio(cpuPerRequestUs(bare.load, bare.column.server), cpuPerRequestUs(piapi.load, piapi.column.server))} the bare proxy's throughput (a ratio that holds better than req/s on a busy machine)`,
       `piapi wrote ${fmt((await ctx.logBytes('passthrough')) / 1024)} KiB of JSON log lines so far (level info, one line per request)`,
+      `${LIMITS_COLUMN}: every user has requestsPerMinute, concurrentRequests, tokensPerMinute and tokensPerDay set (none reached) and state.redis on a local redis-server 7.0 (Debian, persistence off); ${ratio(limited.load.rps, bare.load.rps)} the bare proxy, ${ratio(limited.load.rps, piapi.load.rps)} piapi without limits; added median latency vs direct ${signedMs(added(limited), 3)} (${signedMs(added(limited) - added(piapi), 3)} vs piapi without limits); CPU per request ${fmt(cpuPerRequestUs(limited.load, limited.column.server))} µs vs ${fmt(cpuPerRequestUs(piapi.load, piapi.column.server))} µs without limits`,
+      `${LIMITS_COLUMN}: Redis processed ${fmt(redisCommandsPerRequest, 1)} commands per request (INFO total_commands_processed over ${ctx.options.probeCount} sequential requests; the admission's commands go in one pipelined write, see RESULTS.md)`,
       ...againstNotes(piapi, against),
     ],
     targets: [
@@ -75,6 +85,18 @@ export async function passthroughJsonItem(ctx: BenchContext): Promise<ItemReport
         goal: '≤ 1 ms',
         pass: added(piapi) <= 1,
       },
+      {
+        name: 'pass-through throughput vs bare proxy, limits + Redis on',
+        measured: ratio(limited.load.rps, bare.load.rps),
+        goal: '≥ 0.75×',
+        pass: limited.load.rps >= 0.75 * bare.load.rps,
+      },
+      {
+        name: 'pass-through median added latency vs direct (unloaded), limits + Redis on',
+        measured: signedMs(added(limited), 3),
+        goal: '≤ 1 ms',
+        pass: added(limited) <= 1,
+      },
     ],
   };
 }
@@ -84,7 +106,8 @@ export async function passthroughSseItem(ctx: BenchContext): Promise<ItemReport>
     const events = probe.firstBody.split('\n\n').length - 1;
     return events === SSE_EVENTS && probe.firstBody.includes('response.completed') ? undefined : `expected ${SSE_EVENTS} SSE events, got ${events}`;
   });
-  const [direct, bare, piapi, against] = cells;
+  const [direct, bare, piapi] = cells;
+  const against = cells.find((c) => c.column.name === 'piapi (against)');
   const ttfb = (cell: Cell) => probeSummary(cell.probe.ttfbMs);
   const addedTtfb = (cell: Cell) => ttfb(cell).medianMs - ttfb(direct).medianMs;
   return {
@@ -140,7 +163,8 @@ async function measureColumns(
   ctx: BenchContext,
   path: string,
   check: (probe: ProbeResult) => string | undefined,
-): Promise<{ upstream: BenchProcess; cells: [Cell, Cell, Cell, ...Cell[]] }> {
+  withLimits = false,
+): Promise<{ upstream: BenchProcess; cells: [Cell, Cell, Cell, ...Cell[]]; redisCommandsPerRequest: number }> {
   const upstream = await ctx.passthroughUpstream();
   const bare = await ctx.shared('bare', () => ctx.server('bare proxy', 'bare-proxy.server.ts', { BENCH_UPSTREAM_URL: upstream.url }, 'bare-proxy'));
   const piapi = await ctx.shared('piapi-passthrough', () =>
@@ -151,6 +175,11 @@ async function measureColumns(
     { name: 'bare proxy', server: bare, pathPrefix: '' },
     { name: 'piapi', server: piapi, pathPrefix: '/piapi/cx' },
   ];
+  if (withLimits) {
+    const redisUrl = (await ctx.redis()).url;
+    const limited = await ctx.shared('piapi-limits', () => ctx.piapi('passthrough-limits', gatewayConfigYaml({ users: 10, upstreamUrl: upstream.url, limitsRedisUrl: redisUrl })));
+    columns.push({ name: LIMITS_COLUMN, server: limited, pathPrefix: '/piapi/cx' });
+  }
   if (ctx.options.against) {
     const against = await ctx.shared('piapi-against', () =>
       ctx.piapi('against', gatewayConfigYaml({ users: 10, upstreamUrl: upstream.url }), 1, ctx.options.against),
@@ -185,5 +214,15 @@ async function measureColumns(
     ctx.options.rounds,
   );
   const cells = columns.map((column, i) => ({ column, load: loads[i], probe: probes[i] }));
-  return { upstream, cells: cells as [Cell, Cell, Cell, ...Cell[]] };
+  let redisCommandsPerRequest = Number.NaN;
+  const limited = columns.find((c) => c.name === LIMITS_COLUMN);
+  if (limited) {
+    const before = await ctx.redisCommands();
+    await runProbe({ ...request(limited), count: ctx.options.probeCount, warmup: 0 });
+    // Token counts are written after the answer: let the last ones land.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Minus the INFO call itself.
+    redisCommandsPerRequest = ((await ctx.redisCommands()) - before - 1) / ctx.options.probeCount;
+  }
+  return { upstream, cells: cells as [Cell, Cell, Cell, ...Cell[]], redisCommandsPerRequest };
 }

@@ -38,6 +38,12 @@ describe('npm run bench --quick', () => {
     expect(run.stdout).toMatch(/^\| piapi +\|/m);
   });
 
+  it('measures piapi with limits and Redis on as one more column, with the Redis commands per request', () => {
+    expect(run.stdout).toMatch(/^\| piapi \(limits \+ Redis\) +\| +[\d,]+ \|/m);
+    expect(run.stdout).toMatch(/^- piapi \(limits \+ Redis\): Redis processed [\d.]+ commands per request/m);
+    expect(run.stdout).toMatch(/^\| pass-through throughput vs bare proxy, limits \+ Redis on +\|/m);
+  });
+
   it('measures the --against checkout as one more column, and compares the two', () => {
     expect(run.stdout).toMatch(/^\| piapi \(against\) +\| +[\d,]+ \|/m);
     expect(run.stdout).toMatch(/^- piapi vs piapi \(against\): [\d.]+× the throughput; CPU per request [\d.,]+ vs [\d.,]+ µs/m);
