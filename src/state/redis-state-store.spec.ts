@@ -104,4 +104,11 @@ describe('RedisStateStore', () => {
     expect(seen.changes).toEqual([false]);
     expect(store.available).toBe(false);
   });
+
+  it('lets the first operations wait for the first connection (within commandTimeoutMs) instead of failing them', async () => {
+    const { store: fresh } = open(1_000);
+    // Issued in the same tick as the store was made: the connection is not up yet.
+    await fresh.run('limit_check', (c) => c.set('first', '1'));
+    expect(await fresh.run('limit_check', (c) => c.get('first'))).toBe('1');
+  });
 });

@@ -36,6 +36,9 @@ export class RedisStateStore {
   private probe: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly availableListeners: (() => void)[] = [];
+  /** Settles when the first connection attempt ends either way. */
+  private readonly firstAttempt: Promise<void>;
+  private endFirstAttempt: () => void = () => undefined;
 
   constructor(
     readonly settings: RedisSettings,
@@ -53,6 +56,7 @@ export class RedisStateStore {
       // Commands issued in one tick (a request's checks) leave in one write: one round trip.
       enableAutoPipelining: true,
     });
+    this.firstAttempt = new Promise((resolve) => (this.endFirstAttempt = resolve));
     this.client.on('ready', () => this.markUp());
     // ioredis reports connection problems as events; without a listener they would be thrown.
     this.client.on('error', (err: Error) => this.markDown(describe(err)));
@@ -74,6 +78,9 @@ export class RedisStateStore {
    * waits on purpose, like a lock); throws StateStoreUnavailableError otherwise.
    */
   async run<T>(operation: StateOperation, fn: (client: Redis) => Promise<T>, timeoutMs = this.settings.commandTimeoutMs): Promise<T> {
+    // Right after start (or a reload to a new Redis) the connection is still being made: wait for
+    // it, within the same time budget, instead of failing the first requests.
+    if (this.state === 'unknown') await this.connected(timeoutMs);
     if (!this.available) throw new StateStoreUnavailableError(this.closed ? 'closed' : 'not connected');
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -91,8 +98,15 @@ export class RedisStateStore {
     }
   }
 
+  private async connected(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.firstAttempt, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.endFirstAttempt();
     clearInterval(this.probe);
     this.probe = undefined;
     this.client.removeAllListeners('ready');
@@ -108,6 +122,7 @@ export class RedisStateStore {
     if (this.closed) return;
     clearInterval(this.probe);
     this.probe = undefined;
+    this.endFirstAttempt();
     if (this.state === 'up') return;
     this.state = 'up';
     this.observer.availability(true, 'connected');
@@ -121,6 +136,7 @@ export class RedisStateStore {
       this.probe = setInterval(() => void this.ping(), PROBE_EVERY_MS);
       this.probe.unref();
     }
+    this.endFirstAttempt();
     if (this.state === 'down') return;
     this.state = 'down';
     this.observer.availability(false, reason);
