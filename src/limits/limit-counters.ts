@@ -1,7 +1,8 @@
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
-import type { RedisStateStore, StateOperation } from '../state/redis-state-store.js';
-import { MemorySlots, RedisSlots, type ConcurrencySlots, type Lease } from './concurrency-slots.js';
-import { OutageLedger } from './outage-ledger.js';
+import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
+import type { RedisStateStore } from '../state/redis-state-store.js';
+import { MemorySlots, type Lease } from './concurrency-slots.js';
+import type { OutageLedger } from './outage-ledger.js';
+import { RedisLimitCounters } from './redis-limit-counters.js';
 
 /** A fixed window's count (including what was just added) and the time until it starts over. */
 export interface WindowCount {
@@ -29,124 +30,72 @@ export interface Counts {
   lease?: Lease;
 }
 
-type Run = <T>(operation: StateOperation, fn: () => Promise<T>) => Promise<T>;
-
 const MINUTE_S = 60;
-/** A day's key is written on that day, so one day of life keeps it to the day's end. */
 const DAY_S = 86_400;
 /** The library only counts (its `points` are never reached); the decision is user-limiter.ts's, per user. */
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
-/** Outage tokens are written back in batches of this many users-days. */
-const FLUSH_BATCH = 500;
 
-/**
- * The counters behind per-user limits: fixed windows from rate-limiter-flexible (atomic
- * increments: in Redis one script per count) and concurrency slots. One implementation for
- * both stores: process memory (no `state.redis`) and Redis, where tokens that could not be
- * counted during an outage are kept in an {@link OutageLedger} and added once Redis is back.
- */
-export class LimitCounters {
-  private constructor(
-    private readonly requests: RateLimiterAbstract,
-    private readonly tokensMinute: RateLimiterAbstract,
-    private readonly tokensDay: RateLimiterAbstract,
-    private readonly slots: ConcurrencySlots,
-    private readonly run: Run,
-    readonly ledger: OutageLedger | undefined,
-  ) {}
+/** The counters behind per-user limits: process memory (no `state.redis`) or Redis. */
+export interface LimitCounters {
+  /** Counts the request and reads the rest of the plan; throws StateStoreUnavailableError when Redis cannot answer in time. */
+  check(user: string, plan: CheckPlan): Promise<Counts>;
+  /** Adds a finished request's tokens to its user's minute and day. */
+  record(user: string, tokens: number, at: number): Promise<void>;
+  /** Tokens used while Redis could not count them (Redis only). */
+  readonly ledger?: OutageLedger;
+  flush(now?: number): Promise<void>;
+}
 
-  static memory(): LimitCounters {
-    const window = (duration: number) => new RateLimiterMemory({ points: UNBOUNDED, duration });
-    return new LimitCounters(window(MINUTE_S), window(MINUTE_S), window(DAY_S), new MemorySlots(), (_op, fn) => fn(), undefined);
-  }
+export const LimitCounters = {
+  memory: (): LimitCounters => new MemoryLimitCounters(),
+  /** `leaseMs`: how long a concurrency slot outlives a holder that stopped refreshing it. */
+  redis: (store: RedisStateStore, leaseMs?: number): LimitCounters => new RedisLimitCounters(store, leaseMs),
+};
 
-  /** `leaseMs`: how long a concurrency slot outlives a holder that stopped refreshing it (see concurrency-slots.ts). */
-  static redis(store: RedisStateStore, leaseMs?: number): LimitCounters {
-    const window = (keyPrefix: string, duration: number) =>
-      new RateLimiterRedis({ storeClient: store.client, keyPrefix, points: UNBOUNDED, duration });
-    const counters = new LimitCounters(
-      window('limits:requests', MINUTE_S),
-      window('limits:tokens-minute', MINUTE_S),
-      window('limits:tokens-day', DAY_S),
-      new RedisSlots(store, leaseMs),
-      (operation, fn) => store.run(operation, fn),
-      new OutageLedger(),
-    );
-    store.onAvailable(() => void counters.flush());
-    return counters;
-  }
+/** One process's counters: rate-limiter-flexible's fixed windows in memory, and in-flight counts. */
+class MemoryLimitCounters implements LimitCounters {
+  private readonly window = (duration: number) => new RateLimiterMemory({ points: UNBOUNDED, duration });
+  private readonly requests = this.window(MINUTE_S);
+  private readonly tokensMinute = this.window(MINUTE_S);
+  private readonly tokensDay = this.window(DAY_S);
+  private readonly slots = new MemorySlots();
 
-  /** Throws StateStoreUnavailableError when Redis cannot answer in time (no lease is left taken). */
   async check(user: string, plan: CheckPlan): Promise<Counts> {
-    let slot: Promise<Lease | undefined> | undefined;
-    try {
-      return await this.run('limit_check', async () => {
-        slot = plan.slots === undefined ? undefined : this.slots.tryAcquire(user, plan.slots);
-        const [requests, tokensMinute, tokensDay, lease] = await Promise.all([
-          plan.requests ? this.requests.consume(user, 1).then(windowCount) : undefined,
-          plan.tokensMinute ? this.tokensMinute.get(user).then(windowCount) : undefined,
-          plan.tokensDay === undefined ? undefined : this.tokensDay.get(dayKey(user, plan.tokensDay)).then((r) => r?.consumedPoints ?? 0),
-          slot,
-        ]);
-        return { requests, tokensMinute, tokensDay, lease };
-      });
-    } catch (err) {
-      // Timed out while the slot was being taken: give it back if it arrives late.
-      slot?.then((lease) => lease?.release(), () => undefined);
-      throw err;
-    }
+    const [requests, tokensMinute, tokensDay, lease] = await Promise.all([
+      plan.requests ? this.requests.consume(user, 1).then(windowCount) : undefined,
+      plan.tokensMinute ? this.tokensMinute.get(user).then(windowCount) : undefined,
+      plan.tokensDay === undefined ? undefined : this.tokensDay.get(dayKey(user, plan.tokensDay)).then((r) => r?.consumedPoints ?? 0),
+      plan.slots === undefined ? undefined : this.slots.tryAcquire(user, plan.slots),
+    ]);
+    return { requests, tokensMinute, tokensDay, lease };
   }
 
-  /** Adds a finished request's tokens to its user's minute and day; kept for later when Redis is away. */
   async record(user: string, tokens: number, at: number): Promise<void> {
-    const day = utcDay(at);
-    try {
-      await this.run('token_record', () => Promise.all([this.tokensMinute.penalty(user, tokens), this.tokensDay.penalty(dayKey(user, day), tokens)]));
-    } catch (err) {
-      if (!this.ledger) throw err;
-      this.ledger.add(user, day, tokens, at);
-    }
+    await Promise.all([this.tokensMinute.penalty(user, tokens), this.tokensDay.penalty(dayKey(user, utcDay(at)), tokens)]);
   }
 
-  /** Writes the outage ledger into the counters; what fails stays for the next time Redis is back. */
-  async flush(now = Date.now()): Promise<void> {
-    const ledger = this.ledger;
-    if (!ledger || ledger.size === 0) return;
-    const today = utcDay(now);
-    // Past days' counters are read no more.
-    const entries = ledger.drain().filter((e) => e.day === today);
-    for (let i = 0; i < entries.length; i += FLUSH_BATCH) {
-      const batch = entries.slice(i, i + FLUSH_BATCH);
-      try {
-        await this.run('outage_flush', () =>
-          Promise.all(
-            batch.flatMap((e) => {
-              const recent = ledger.recentAt(e, now);
-              const day = this.tokensDay.penalty(dayKey(e.user, e.day), e.tokens);
-              return recent > 0 ? [day, this.tokensMinute.penalty(e.user, recent)] : [day];
-            }),
-          ),
-        );
-      } catch {
-        ledger.restore(entries.slice(i));
-        return;
-      }
-    }
-  }
+  async flush(): Promise<void> {}
 }
 
 function windowCount(res: RateLimiterRes | null): WindowCount {
   return res ? { count: res.consumedPoints, msLeft: res.msBeforeNext } : { count: 0, msLeft: 0 };
 }
 
-function dayKey(user: string, day: string): string {
+export function dayKey(user: string, day: string): string {
   return `${user}:${day}`;
 }
 
 /** `YYYY-MM-DD` of the UTC day `at` falls in: `tokensPerDay` counts calendar days in UTC. */
 export function utcDay(at: number): string {
-  return new Date(at).toISOString().slice(0, 10);
+  // Twice per limited request: formatted once per day.
+  if (at >= dayCache.start && at < dayCache.end) return dayCache.day;
+  const d = new Date(at);
+  const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  dayCache = { start, end: start + 86_400_000, day: d.toISOString().slice(0, 10) };
+  return dayCache.day;
 }
+
+let dayCache = { start: 0, end: 0, day: '' };
 
 /** Milliseconds from `at` to the next UTC midnight. */
 export function msToUtcMidnight(at: number): number {
