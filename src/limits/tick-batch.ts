@@ -42,7 +42,7 @@ export class TickBatch<T, R> {
     if (batch.length === 0) return;
     this.pending = [];
     this.run(batch.map((p) => p.item)).then(
-      (results) => batch.forEach((p, i) => p.resolve(results[i] as R)),
+      (results) => batch.forEach((p, i) => p.resolve(results[i])),
       (err: unknown) => batch.forEach((p) => p.reject(err)),
     );
   }
