@@ -33,13 +33,13 @@ describe('TickBatch', () => {
 
   it('flushes batches of one turn together, so their calls leave in the same callback', async () => {
     const order: string[] = [];
-    const a = new TickBatch<string, void>(async (items) => {
+    const a = new TickBatch<string, void>((items) => {
       order.push(`a:${items.join()}`);
-      return [];
+      return Promise.resolve([]);
     });
-    const b = new TickBatch<string, void>(async (items) => {
+    const b = new TickBatch<string, void>((items) => {
       order.push(`b:${items.join()}`);
-      return [];
+      return Promise.resolve([]);
     });
     let sameTick = false;
     const done = Promise.all([a.add('1'), b.add('2')]);
