@@ -55,4 +55,24 @@ describe('TickBatch', () => {
     const results = await Promise.allSettled([batch.add(1), batch.add(2)]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
+
+  it('sends a lazy batch along with the next eager flush, or on its own after lazyMs', async () => {
+    const calls: string[] = [];
+    const eager = new TickBatch<string, void>((items) => (calls.push(`eager:${items.join()}`), Promise.resolve([])));
+    const lazy = new TickBatch<string, void>((items) => (calls.push(`lazy:${items.join()}`), Promise.resolve([])), 1_000, 50);
+
+    const alone = Date.now();
+    await lazy.add('a');
+    expect(Date.now() - alone).toBeGreaterThanOrEqual(45);
+    expect(calls).toEqual(['lazy:a']);
+
+    const slow = new TickBatch<string, void>((items) => (calls.push(`slow:${items.join()}`), Promise.resolve([])), 1_000, 5_000);
+    const started = Date.now();
+    const riding = slow.add('b');
+    await eager.add('x');
+    await riding;
+    // Long before its own 5 s timer.
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(calls).toEqual(['lazy:a', 'slow:b', 'eager:x']);
+  });
 });
