@@ -18,7 +18,7 @@ const unitTests = readYaml<{ tests: { alert_rule_test?: { alertname: string; exp
 ).tests;
 
 describe('Prometheus alert rules', () => {
-  it('cover 5xx ratio, config reload failures, upstream down and errors, and no ready replica', () => {
+  it('cover 5xx ratio, config reload failures, upstream down and errors, no ready replica, and the state store down', () => {
     expect(rules.map((r) => r.alert)).toEqual(
       expect.arrayContaining([
         'PiapiHigh5xxRatio',
@@ -26,6 +26,7 @@ describe('Prometheus alert rules', () => {
         'PiapiUpstreamDown',
         'PiapiUpstreamErrorRateHigh',
         'PiapiNoReadyReplicas',
+        'PiapiStateStoreDown',
       ]),
     );
   });
@@ -36,6 +37,19 @@ describe('Prometheus alert rules', () => {
       expect(rule.annotations?.summary, rule.alert).toBeTruthy();
       expect(rule.annotations?.description, rule.alert).toBeTruthy();
     }
+  });
+
+  it('PiapiStateStoreDown: a replica without Redis for minutes, saying what that means for limits and OAuth', () => {
+    const rule = rules.find((r) => r.alert === 'PiapiStateStoreDown')!;
+    expect(rule.expr).toMatch(/\bpiapi_state_store_up(\{[^}]*\})?\s*== 0\s*$/);
+    // A reconnect takes about a second: minutes, not a scrape or two.
+    expect(rule.for).toMatch(/^[1-5]m$/);
+    const text = `${rule.annotations?.summary} ${rule.annotations?.description}`;
+    // Both outage behaviours (state.redis.onError), and the paused OAuth refresh.
+    expect(text).toMatch(/limits are not enforced.{0,40}onError: allow/);
+    expect(text).toMatch(/refused with 503.{0,40}onError: deny/);
+    expect(text).toMatch(/OAuth token refresh is paused/);
+    expect(rule.annotations?.summary).toContain('{{ $labels.instance }}');
   });
 
   it('have a unit test that makes every alert fire', () => {
