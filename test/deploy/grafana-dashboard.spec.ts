@@ -14,6 +14,18 @@ const DS = '${DS_PROMETHEUS}';
 /** Queries of panels whose PromQL matches `pattern`. */
 const matching = (pattern: RegExp) => queries.filter((q) => pattern.test(q.expr));
 
+/** The titles of the panels laid out under a row (below it, above the next row). */
+function panelsOfRow(title: string): string[] {
+  const rows = panels.filter((p) => p.type === 'row').sort((a, b) => a.gridPos.y - b.gridPos.y);
+  const row = rows.find((r) => r.title === title);
+  if (!row) return [];
+  const next = rows.find((r) => r.gridPos.y > row.gridPos.y)?.gridPos.y ?? Infinity;
+  return panels.filter((p) => p.type !== 'row' && p.gridPos.y > row.gridPos.y && p.gridPos.y < next).map((p) => p.title);
+}
+
+/** The query expressions of the panel with this title. */
+const queriesOf = (title: string) => queries.filter((q) => q.source.startsWith(`panel "${title}" `)).map((q) => q.expr);
+
 describe('Grafana dashboard', () => {
   it('selects its Prometheus datasource through the DS_PROMETHEUS variable', () => {
     expect(dashboard.templating.list).toContainEqual(
@@ -69,6 +81,26 @@ describe('Grafana dashboard', () => {
   it('shows tokens by user and by model', () => {
     expect(matching(/sum by \(user\) \(rate\(piapi_tokens_total/)).not.toHaveLength(0);
     expect(matching(/sum by \([^)]*\bmodel\b[^)]*\) \(rate\(piapi_tokens_total/)).not.toHaveLength(0);
+  });
+
+  it('has a limits row: refusals by user and limit, state store up per instance, state store errors by operation', () => {
+    const row = panelsOfRow('Limits and state store');
+    expect(row).toEqual(['Refused requests by user and limit', 'State store up', 'State store errors by operation']);
+    expect(queriesOf('Refused requests by user and limit')).toEqual([
+      expect.stringMatching(/^sum by \(user, limit\) \(increase\(piapi_rate_limited_total\[/),
+    ]);
+    expect(queriesOf('State store up')).toEqual([expect.stringMatching(/^min by \(instance\) \(piapi_state_store_up\)$/)]);
+    expect(queriesOf('State store errors by operation')).toEqual([
+      expect.stringMatching(/^sum by \(operation\) \(increase\(piapi_state_store_errors_total\[/),
+    ]);
+  });
+
+  it("counts a series' first increments too, where a counter's series appears already at 1", () => {
+    // A user's first refusal and a replica's first Redis error create their series at 1, a step
+    // increase() alone cannot see: the panel adds series new in the window, as "Config reloads" does.
+    for (const metric of ['piapi_rate_limited_total', 'piapi_state_store_errors_total', 'piapi_config_reloads_total']) {
+      expect(matching(new RegExp(`\\(${metric} unless ${metric} offset \\$__rate_interval\\)`)), metric).toHaveLength(1);
+    }
   });
 
   it('shows config reloads by result and the config hash of each instance', () => {

@@ -47,6 +47,21 @@ describe('dashboard and alert queries against the metrics piapi registers', () =
     }
   });
 
+  it('take rate() and increase() of counters and histograms only, never of a gauge', () => {
+    const windowed = queries.flatMap((q) =>
+      [...q.expr.matchAll(/\b(?:rate|increase|irate)\(\s*(piapi_[a-z0-9_]+)/g)].map((m) => ({ source: q.source, series: m[1] })),
+    );
+    expect(windowed.length).toBeGreaterThan(0);
+    for (const { source, series } of windowed) {
+      const metric = register.getSingleMetric(series) ?? register.getSingleMetric(series.replace(HISTOGRAM_SERIES, ''));
+      expect(['counter', 'histogram'], `${source}: ${series}`).toContain((metric as unknown as { type: string }).type);
+    }
+    // The state store gauge is read as it is (1 up, 0 down).
+    const upReaders = queries.filter((q) => piapiMetricNames(q.expr).includes('piapi_state_store_up'));
+    expect(upReaders.map((q) => q.source)).toEqual(expect.arrayContaining(['panel "State store up" A', 'alert PiapiStateStoreDown']));
+    expect((register.getSingleMetric('piapi_state_store_up') as unknown as { type: string }).type).toBe('gauge');
+  });
+
   it('match status classes the way piapi names them', () => {
     const used = new Set(queries.flatMap((q) => [...q.expr.matchAll(/status_class="([^"]+)"/g)].map((m) => m[1])));
     expect(used.size).toBeGreaterThan(0);
