@@ -7,7 +7,8 @@ import { parseConfig } from '../../src/config/config-loader.js';
 import { interpolateString } from '../../src/config/env-interpolation.js';
 import { HealthController } from '../../src/health/health.controller.js';
 import { DEFAULT_LISTEN, parseListen } from '../../src/main.js';
-import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { eventually, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { TestRedis } from '../support/redis-server.js';
 import { controllerRoutes } from './support/app-routes.js';
 import {
   K8S_DIR,
@@ -16,6 +17,7 @@ import {
   selects,
   validateAgainstSchema,
 } from './support/kubernetes-manifests.js';
+import { ensureRedisServer, type RedisLookup } from './support/redis.js';
 import { repoPath } from './support/repo-files.js';
 import { configPathOf, imageFacts, kubernetesStart, listenOf, runsPiapiStart } from './support/start-command.js';
 
@@ -38,10 +40,24 @@ function requiredVariables(text: string): Set<string> {
   return names;
 }
 
-/** Dummy values for every Secret key, shaped to pass validation (user keys need ≥ 16 characters). */
+const secretValues: Record<string, string> = { ...k8s.secret.stringData };
+
+/**
+ * A value for every ${VAR}: the Secret example's placeholder (shaped to pass validation: user
+ * keys need ≥ 16 characters, REDIS_URL a redis URL), else a dummy one.
+ */
 const dummyEnv: Record<string, string> = Object.fromEntries(
-  [...requiredVariables(configText)].map((name) => [name, `dummy-value-for-${name.toLowerCase()}`]),
+  [...requiredVariables(configText)].map((name) => [name, secretValues[name] ?? `dummy-value-for-${name.toLowerCase()}`]),
 );
+
+/** A placeholder no one could take for a real value: FAKE-...-replace-me, or a URL whose password is one. */
+function isFakePlaceholder(value: string): boolean {
+  const fake = /^FAKE-.*replace-me$/;
+  if (fake.test(value)) return true;
+  if (!/^rediss?:\/\//.test(value)) return false;
+  const url = new URL(value);
+  return fake.test(decodeURIComponent(url.password)) && url.hostname.endsWith('.example.internal');
+}
 
 function containerPort(port: number | string | undefined): number | undefined {
   if (typeof port === 'number') return port;
@@ -130,9 +146,22 @@ describe('Kubernetes manifests', () => {
 
   it('the Secret example holds only clearly fake placeholder values', () => {
     for (const [key, value] of Object.entries(k8s.secret.stringData ?? {})) {
-      expect(value, key).toMatch(/^FAKE-.*replace-me$/);
+      expect(isFakePlaceholder(value), `${key}: ${value}`).toBe(true);
     }
     expect(k8s.secret.data).toBeUndefined();
+  });
+
+  it("state.redis.url is ${REDIS_URL}, a required env entry from the Secret's redis URL", () => {
+    const raw = parseDocument(configText).toJS() as { state?: { redis?: { url?: string } } };
+    expect(raw.state?.redis?.url).toBe('${REDIS_URL}');
+    const entry = container.env?.find((e) => e.name === 'REDIS_URL');
+    expect(entry?.valueFrom?.secretKeyRef).toMatchObject({ name: k8s.secret.metadata!.name, key: 'REDIS_URL' });
+    // Optional would let a pod start without it, only to fail loading its config.
+    expect(entry!.valueFrom!.secretKeyRef!.optional ?? false).toBe(false);
+    const result = parseConfig(configText, dummyEnv);
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.config.state.redis?.url).toBe(secretValues.REDIS_URL);
+    expect(new URL(secretValues.REDIS_URL).protocol).toBe('rediss:');
   });
 
   it("the ConfigMap config passes the app's validator with the Secret's variables set", () => {
@@ -218,20 +247,30 @@ describe('Kubernetes manifests', () => {
   });
 });
 
-describe('the gateway booted with the ConfigMap config', () => {
+describe('the gateway booted with the ConfigMap config, REDIS_URL at a real redis-server', () => {
   let gw: TestGateway;
+  let redis: TestRedis | undefined;
+  let redisLookup: RedisLookup;
   const saved = new Map<string, string | undefined>();
+  const stateStoreUp = async () => /^piapi_state_store_up (\d)$/m.exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1];
 
   beforeAll(async () => {
-    for (const [name, value] of Object.entries(dummyEnv)) {
+    // In CI this installs Debian's redis-server when needed and fails rather than skips.
+    // Without one here, REDIS_URL keeps the Secret example's (unreachable) URL: the probes are
+    // still checked, the Redis test is skipped.
+    redisLookup = ensureRedisServer();
+    if (redisLookup.skipReason !== undefined) console.warn(`skipping the Redis check: ${redisLookup.skipReason}`);
+    else redis = await TestRedis.start();
+    for (const [name, value] of Object.entries({ ...dummyEnv, ...(redis ? { REDIS_URL: redis.url } : {}) })) {
       saved.set(name, process.env[name]);
       process.env[name] = value;
     }
     gw = await startTestGateway(configText);
-  });
+  }, 600_000);
 
   afterAll(async () => {
     await gw?.stop();
+    await redis?.stop();
     for (const [name, value] of saved) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
@@ -253,5 +292,16 @@ describe('the gateway booted with the ConfigMap config', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await res.text()).toMatch(/^# (HELP|TYPE) /m);
+  });
+
+  it('reaches Redis (piapi_state_store_up 1) and stays ready when Redis goes away', async (ctx) => {
+    ctx.skip(redisLookup.skipReason !== undefined, redisLookup.skipReason);
+    await eventually(async () => (await stateStoreUp()) === '1', 10_000);
+    await redis!.kill();
+    await eventually(async () => (await stateStoreUp()) === '0', 10_000);
+    // An outage of the team's Redis must not take every replica out of the Service.
+    for (const probe of [container.livenessProbe, container.readinessProbe]) {
+      expect((await fetch(`${gw.url}${probe!.httpGet!.path}`)).status, probe!.httpGet!.path).toBe(200);
+    }
   });
 });
