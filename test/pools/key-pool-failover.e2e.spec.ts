@@ -37,15 +37,15 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   };
 }
 
-function configYaml(o: { strategy?: string; cooldownMs?: number; http?: string; baseUrl?: string; state?: string } = {}): string {
+function configYaml(o: { strategy?: string; cooldownMs?: number; http?: string; baseUrl?: string; state?: string; members?: string; extraKeys?: string } = {}): string {
   return `
 ${o.http ?? ''}
 ${o.state ?? ''}
 providers:
   - name: chatgpt
-    apiKeys: { k1: ${KEYS.k1}, k2: ${KEYS.k2}, k3: ${KEYS.k3} }
+    apiKeys: { k1: ${KEYS.k1}, k2: ${KEYS.k2}, k3: ${KEYS.k3}${o.extraKeys ?? ''} }
     keyPools:
-      team: { keys: [k1, k2, k3], strategy: ${o.strategy ?? 'fill-first'}, cooldownMs: ${o.cooldownMs ?? 60000} }
+      team: { keys: [${o.members ?? 'k1, k2, k3'}], strategy: ${o.strategy ?? 'fill-first'}, cooldownMs: ${o.cooldownMs ?? 60000} }
     services:
       - { type: cx, baseUrl: ${o.baseUrl ?? upstream.url} }
       - { type: cc, baseUrl: ${o.baseUrl ?? upstream.url} }
@@ -301,5 +301,48 @@ describe('key pool failover on the pass-through proxy', () => {
     expect(text).toContain('piapi_provider_key_available{provider="chatgpt",key="k2"} 1');
     for (const secret of Object.values(KEYS)) expect(text).not.toContain(secret);
     expect(await logLine(res.headers['x-request-id'])).toMatchObject({ provider_key: 'k2', attempts: 2, status: 200 });
+  });
+
+  it('moves on from an OAuth member whose credentials cannot be read, to the next key', async () => {
+    await start({ extraKeys: ', o1: { oauth: openai-codex, credentialsFile: /nonexistent/piapi/o1.json }', members: 'o1, k2' });
+    const series = 'piapi_upstream_attempts_total{service_type="cx",provider="chatgpt",key="o1",outcome="key_unavailable"}';
+    const before = valueOf(await metrics(), series);
+
+    const res = await post();
+
+    expect(JSON.parse(res.text).key).toBe('k2');
+    expect(keysSeen()).toEqual(['k2']);
+    expect(valueOf(await metrics(), series) - before).toBe(1);
+  });
+
+  it('refuses a chunked body past maxBodyBytes with 413, without trying another key', async () => {
+    await start({ http: 'http: { maxBodyBytes: 65536 }' });
+
+    const res = await post('/piapi/cx/v1/responses', Readable.from([Buffer.alloc(40_000, 'a'), Buffer.alloc(40_000, 'b')]));
+
+    expect(res.status).toBe(413);
+    expect(keysSeen().length).toBeLessThanOrEqual(1);
+  });
+
+  it('stops failing over once the client has gone away', async () => {
+    await start();
+    let arrived!: () => void;
+    const atUpstream = new Promise<void>((resolve) => (arrived = resolve));
+    behaviour.k1 = async (_req, res) => {
+      arrived();
+      await sleep(300);
+      void json(503, { error: 'down' })(_req, res, Buffer.alloc(0));
+    };
+    const controller = new AbortController();
+    const pending = request(`${gw!.url}/piapi/cx/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${USER}` }, body: '{}', signal: controller.signal }).catch(() => undefined);
+    await atUpstream;
+    controller.abort();
+    await pending;
+    await sleep(500);
+
+    expect(keysSeen()).toEqual(['k1']);
+    // The gateway still answers.
+    behaviour = {};
+    expect((await post()).status).toBe(200);
   });
 });
