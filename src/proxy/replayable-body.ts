@@ -22,6 +22,8 @@ export class ReplayableBody {
   tooLarge = false;
   private live: Readable | undefined;
   private reading = false;
+  /** Waiting for the rest of the body: the current attempt's backpressure no longer holds the client back. */
+  private settling = false;
   private waiters: (() => void)[] = [];
   private whole: Buffer | undefined;
 
@@ -54,13 +56,16 @@ export class ReplayableBody {
   }
 
   /**
-   * Ends the current attempt's stream and resolves once the body is whole or known not to be
-   * kept: true when it can be sent again.
+   * Resolves once the body is whole or known not to be kept: true when it can be sent again.
+   * Meanwhile the body still goes to the current attempt (whose answer may yet go to the
+   * client), but an upstream that answered without reading it no longer holds the client back:
+   * it is read into the copy, at most `replayLimit` bytes of it.
    */
   settled(): Promise<boolean> {
-    this.detach();
     this.read();
     if (this.done) return Promise.resolve(this.replayable);
+    this.settling = true;
+    this.req.resume();
     return new Promise((resolve) => this.waiters.push(() => resolve(this.replayable)));
   }
 
@@ -109,7 +114,7 @@ export class ReplayableBody {
         this.chunks.push(chunk);
       }
     }
-    if (this.live && !this.live.push(chunk)) this.req.pause();
+    if (this.live && !this.live.push(chunk) && !this.settling) this.req.pause();
   }
 
   /** The current attempt stops reading: the client's body keeps flowing (into the copy). */
@@ -126,6 +131,7 @@ export class ReplayableBody {
   }
 
   private settle(): void {
+    this.settling = false;
     const waiters = this.waiters;
     this.waiters = [];
     for (const waiter of waiters) waiter();

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -346,3 +347,65 @@ describe('key pool failover on the pass-through proxy', () => {
     expect((await post()).status).toBe(200);
   });
 });
+
+describe('key pool failover when key 1 answers before the body has arrived', () => {
+  let early: { url: string; bodies: Map<string, number>; close(): Promise<void> };
+
+  beforeAll(async () => {
+    const bodies = new Map<string, number>();
+    const server = createServer((req, res) => {
+      const key = keyOf(req.headers) ?? 'none';
+      if (key === 'k1') {
+        // At once, before reading a byte of the body.
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
+        res.end('{"error":"limited before reading"}');
+        req.resume();
+        return;
+      }
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      req.on('end', () => {
+        bodies.set(key, bytes);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ key, bytes }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    early = {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      bodies,
+      close: () => new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    };
+  });
+  afterAll(async () => {
+    await early.close();
+  });
+
+  async function* slowBody(size: number): AsyncGenerator<Buffer> {
+    yield Buffer.alloc(size, 'a');
+    await sleep(300);
+    yield Buffer.alloc(size, 'b');
+  }
+
+  it('waits for the rest of the body, then sends all of it with the next key', async () => {
+    await start({ baseUrl: early.url });
+
+    const res = await post('/piapi/cx/v1/responses', Readable.from(slowBody(50_000)));
+
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ key: 'k2', bytes: 100_000 });
+  });
+
+  it("gives the client key 1's answer whole when the body turns out too large to send again", async () => {
+    await start({ baseUrl: early.url, http: 'http: { replayBodyBytes: 100000 }' });
+
+    const res = await post('/piapi/cx/v1/responses', Readable.from(slowBody(80_000)));
+
+    expect(res.status).toBe(429);
+    expect(res.text).toBe('{"error":"limited before reading"}');
+  });
+});
+
