@@ -91,7 +91,7 @@ export class MetricsController extends PrometheusController {
     makeCounterProvider({ name: METRIC.stateStoreErrors, help: 'State store operations that failed or timed out, by operation.', labelNames: ['operation'] }),
     makeCounterProvider({
       name: METRIC.upstreamAttempts,
-      help: 'Upstream calls of requests through a key pool, by key name and outcome (ok, client_error, error; failed over: rate_limited, overloaded, server_error, auth_failed, unreachable, timeout, key_unavailable).',
+      help: 'Attempts of requests through a key pool, by key name and outcome: an upstream call (ok, client_error, error; failed over: rate_limited, overloaded, server_error, auth_failed, unreachable, timeout) or a key whose credentials could not be had (key_unavailable, no call).',
       labelNames: ['service_type', 'provider', 'key', 'outcome'],
     }),
     // A key is available to a replica only if every worker sees it so.

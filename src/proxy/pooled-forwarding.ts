@@ -110,6 +110,9 @@ export class PooledForwarding {
       }
       const text = failure === 'limited' && res.contentType.includes('json') ? await res.readText(HINT_BODY_BYTES, HINT_BODY_WAIT_MS) : undefined;
       res.discard();
+      // Counted as the answers the client gets are (proxy.service.ts), though this one is not passed on.
+      if (res.status >= 500) this.metrics.upstreamError(service.type, pool.provider, '5xx');
+      else if (res.status === 429) this.metrics.upstreamError(service.type, pool.provider, '429');
       await this.pools.failed(config, pool, attempts, index, failure, upstreamFreeAt(res.upstreamHeaders, text, Date.now()));
       if (reply.raw.destroyed) return;
     }

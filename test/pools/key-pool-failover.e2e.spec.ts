@@ -298,6 +298,8 @@ describe('key pool failover on the pass-through proxy', () => {
     const text = await metrics();
 
     expect([valueOf(text, limited) - valueOf(before, limited), valueOf(text, ok) - valueOf(before, ok)]).toEqual([1, 1]);
+    const errors = 'piapi_upstream_errors_total{service_type="cx",provider="chatgpt",reason="429"}';
+    expect(valueOf(text, errors) - valueOf(before, errors)).toBe(1);
     expect(text).toContain('piapi_provider_key_available{provider="chatgpt",key="k1"} 0');
     expect(text).toContain('piapi_provider_key_available{provider="chatgpt",key="k2"} 1');
     for (const secret of Object.values(KEYS)) expect(text).not.toContain(secret);
