@@ -16,10 +16,10 @@ afterEach(async () => {
 
 /** Sends `body` to a real HTTP server and gives `inspect` the request there; answers 204 once it is done. */
 async function receive(body: Readable | Buffer, inspect: (req: IncomingMessage) => Promise<void>): Promise<void> {
-  let failure: unknown;
+  let failure: Error | undefined;
   server = createServer((req, res) => {
     inspect(req)
-      .catch((err: unknown) => (failure = err))
+      .catch((err: unknown) => (failure = err instanceof Error ? err : new Error(String(err))))
       .finally(() => res.writeHead(204).end());
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
