@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { LoggingModule } from './observability/logging.module.js';
 import { MetricsModule } from './observability/metrics.module.js';
+import { PoolsModule } from './pools/pools.module.js';
 import { ProxyModule } from './proxy/proxy.module.js';
 import { StateModule } from './state/state.module.js';
 
@@ -27,6 +28,7 @@ export class AppModule {
         LoggingModule.forRoot(options.logger),
         MetricsModule,
         StateModule,
+        PoolsModule,
         HealthModule,
         AuthModule,
         ProxyModule,

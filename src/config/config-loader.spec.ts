@@ -94,8 +94,8 @@ describe('parseConfig: the seed schema', () => {
     });
   });
 
-  it('reads http.maxBodyBytes, connectTimeoutMs, headersTimeoutMs and idleTimeoutMs from the file', () => {
-    const http = { maxBodyBytes: 1_048_576, connectTimeoutMs: 1_000, headersTimeoutMs: 2_000, idleTimeoutMs: 3_000 };
+  it('reads http.maxBodyBytes, connectTimeoutMs, headersTimeoutMs, idleTimeoutMs and replayBodyBytes from the file', () => {
+    const http = { maxBodyBytes: 1_048_576, connectTimeoutMs: 1_000, headersTimeoutMs: 2_000, idleTimeoutMs: 3_000, replayBodyBytes: 4_096 };
     expect(parseValid({ ...validConfig(), http }).http).toEqual(http);
   });
 

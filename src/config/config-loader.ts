@@ -11,6 +11,7 @@ import {
   deepFreeze,
   sha256Hex,
   type GatewayConfig,
+  type KeyPool,
   type LimitName,
   type Limits,
   type Provider,
@@ -19,7 +20,8 @@ import {
   type StateSettings,
   type User,
 } from './gateway-config.js';
-import { GatewayConfigDto, isOAuthKey, type LimitsDto } from './gateway-config.schema.js';
+import { DEFAULT_COOLDOWN_MS, defaultAuthCooldownMs } from '../pools/key-cooldown.js';
+import { GatewayConfigDto, isOAuthKey, type KeyPoolDto, type LimitsDto } from './gateway-config.schema.js';
 
 export type LoadResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
 
@@ -198,6 +200,7 @@ function crossCheck(config: Record<string, unknown>): string[] {
       if (providers.has(p.name)) errors.push(`providers[${i}].name: duplicate provider name ${JSON.stringify(p.name)}`);
       else providers.set(p.name, p);
     }
+    errors.push(...checkKeyPools(p, `providers[${i}]`));
     const types = new Set<string>();
     listOf(p.services).forEach((s, j) => {
       if (!isMapping(s) || typeof s.type !== 'string') return;
@@ -232,12 +235,47 @@ function crossCheck(config: Record<string, unknown>): string[] {
       errors.push(`${at}.providerName: ${JSON.stringify(u.providerName)} is not a provider`);
       return;
     }
-    if (typeof u.providerKeyName === 'string' && isMapping(provider.apiKeys) && !Object.hasOwn(provider.apiKeys, u.providerKeyName)) {
-      errors.push(
-        `${at}.providerKeyName: ${JSON.stringify(u.providerKeyName)} is not a key of provider ${JSON.stringify(u.providerName)}`,
-      );
+    // A pool goes where a key goes.
+    const pools = isMapping(provider.keyPools) ? provider.keyPools : {};
+    if (
+      typeof u.providerKeyName === 'string' &&
+      isMapping(provider.apiKeys) &&
+      !Object.hasOwn(provider.apiKeys, u.providerKeyName) &&
+      !Object.hasOwn(pools, u.providerKeyName)
+    ) {
+      const what = Object.keys(pools).length > 0 ? 'a key or key pool' : 'a key';
+      errors.push(`${at}.providerKeyName: ${JSON.stringify(u.providerKeyName)} is not ${what} of provider ${JSON.stringify(u.providerName)}`);
     }
   });
+  return errors;
+}
+
+const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Pool names beside key names (one namespace), members that are keys of the same provider, each once. */
+function checkKeyPools(provider: Record<string, unknown>, at: string): string[] {
+  if (!isMapping(provider.keyPools)) return [];
+  const errors: string[] = [];
+  const keys = isMapping(provider.apiKeys) ? provider.apiKeys : undefined;
+  const providerName = typeof provider.name === 'string' ? ` of provider ${JSON.stringify(provider.name)}` : '';
+  for (const [name, pool] of Object.entries(provider.keyPools)) {
+    const poolAt = `${at}.keyPools.${name}`;
+    if (!KEY_NAME.test(name)) errors.push(`${poolAt}: ${JSON.stringify(name)} is not a valid name (letters, digits, ".", "_", "-")`);
+    if (keys && Object.hasOwn(keys, name)) {
+      errors.push(`${poolAt}: ${JSON.stringify(name)} is also a key name; pools and keys share one namespace`);
+    }
+    if (!keys || !isMapping(pool) || !Array.isArray(pool.keys)) continue;
+    const seen = new Set<string>();
+    pool.keys.forEach((member: unknown, j) => {
+      if (typeof member !== 'string') return;
+      const memberAt = `${poolAt}.keys[${j}]`;
+      if (seen.has(member)) errors.push(`${memberAt}: ${JSON.stringify(member)} is listed twice`);
+      seen.add(member);
+      if (Object.hasOwn(keys, member)) return;
+      const isPool = isMapping(provider.keyPools) && Object.hasOwn(provider.keyPools, member);
+      errors.push(`${memberAt}: ${JSON.stringify(member)} ${isPool ? 'is a pool; a pool lists keys only' : `is not a key${providerName}`}`);
+    });
+  }
   return errors;
 }
 
@@ -274,6 +312,8 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
           : { kind: 'static', name, value },
       );
     }
+    const keyPools = new Map<string, KeyPool>();
+    for (const [name, pool] of p.keyPools ?? []) keyPools.set(name, keyPool(name, p.name, pool, apiKeys));
     const services = new Map<string, Service>();
     for (const s of p.services ?? []) {
       const url = new URL(s.baseUrl);
@@ -294,6 +334,7 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
     providers.set(p.name, {
       name: p.name,
       apiKeys,
+      keyPools,
       services,
       llm: p.llm
         ? {
@@ -312,11 +353,13 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
   for (const u of dto.users) {
     const provider = providers.get(u.providerName) as Provider;
     const digest = userKeyDigest(u as unknown as Record<string, unknown>) as string;
+    const pool = provider.keyPools?.get(u.providerKeyName);
     const user: User = {
       name: u.name,
       keyDigest: Buffer.from(digest, 'hex'),
       provider,
-      key: provider.apiKeys.get(u.providerKeyName) as ProviderKey,
+      key: pool ? pool.keys[0] : (provider.apiKeys.get(u.providerKeyName) as ProviderKey),
+      ...(pool ? { pool } : {}),
       limits: mergeLimits(defaultLimits, u.limits),
     };
     users.push(user);
@@ -340,6 +383,18 @@ function buildSnapshot(dto: GatewayConfigDto, hash: string): GatewayConfig {
     usersByKeyDigest,
     models: { ...(dto.models ?? {}) },
   });
+}
+
+function keyPool(name: string, provider: string, dto: KeyPoolDto, apiKeys: ReadonlyMap<string, ProviderKey>): KeyPool {
+  const cooldownMs = dto.cooldownMs ?? DEFAULT_COOLDOWN_MS;
+  return {
+    name,
+    provider,
+    keys: dto.keys.map((member) => apiKeys.get(member) as ProviderKey),
+    strategy: dto.strategy ?? 'round-robin',
+    cooldownMs,
+    authCooldownMs: dto.authCooldownMs ?? defaultAuthCooldownMs(cooldownMs),
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { Transform, Type } from 'class-transformer';
+import { Transform, Type, plainToInstance } from 'class-transformer';
 import {
+  ArrayNotEmpty,
   IsArray,
   IsBoolean,
   IsIn,
@@ -16,6 +17,7 @@ import {
   registerDecorator,
   type ValidationArguments,
 } from 'class-validator';
+import { KEY_POOL_STRATEGIES, type KeyPoolStrategy } from '../pools/key-order.js';
 
 /** The YAML file's shape, as class-validator DTOs. Cross-references are checked in config-loader.ts. */
 
@@ -205,6 +207,42 @@ export class LlmDto {
   headers?: Record<string, string>;
 }
 
+export class KeyPoolDto {
+  @IsArray({ message: 'must be a list of key names' })
+  @ArrayNotEmpty({ message: 'must name at least one key' })
+  @IsString({ each: true })
+  keys!: string[];
+
+  @IsOptional()
+  @IsIn(KEY_POOL_STRATEGIES, { message: `must be one of ${KEY_POOL_STRATEGIES.map((s) => `"${s}"`).join(', ')}` })
+  strategy?: KeyPoolStrategy;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  cooldownMs?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  authCooldownMs?: number;
+}
+
+/**
+ * `{ <pool name>: { keys, ... } }` as a Map of KeyPoolDto: class-validator then reports a
+ * pool's fields at `keyPools.<name>.<field>`. Names and members are checked in config-loader.ts.
+ */
+function PoolMapping(): PropertyDecorator {
+  return apply(
+    IsObject({ message: 'must be a mapping of pool names to { keys, strategy, cooldownMs }' }),
+    ValidateNested(),
+    Transform(({ value }: { value: unknown }) =>
+      // class-validator would walk into a list as a pool (see ListOf); as a number, it is "not a mapping".
+      isMapping(value) ? new Map(Object.entries(value).map(([name, pool]) => [name, isMapping(pool) ? plainToInstance(KeyPoolDto, pool) : Array.isArray(pool) ? 0 : pool])) : value,
+    ),
+  );
+}
+
 export class ProviderDto {
   @IsString()
   @Matches(KEY_NAME, { message: 'must be letters, digits, ".", "_" or "-"' })
@@ -217,6 +255,10 @@ export class ProviderDto {
     'a non-empty key string or { oauth, credentialsFile }',
   )
   apiKeys!: Record<string, string | { oauth: string; credentialsFile?: string }>;
+
+  @IsOptional()
+  @PoolMapping()
+  keyPools?: Map<string, KeyPoolDto>;
 
   @IsOptional()
   @ListOf(() => ServiceDto)
@@ -326,6 +368,13 @@ export class HttpDto {
   @IsInt()
   @Min(1)
   idleTimeoutMs?: number;
+
+  /** 0: never send a body again. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1024 * 1024 * 1024)
+  replayBodyBytes?: number;
 }
 
 export class LoggingDto {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { KeyPoolStrategy } from '../pools/key-order.js';
 
 /** The validated, frozen config snapshot every request reads. Built by config-loader.ts. */
 
@@ -7,6 +8,8 @@ export const DEFAULT_HTTP: HttpSettings = Object.freeze({
   connectTimeoutMs: 10_000,
   headersTimeoutMs: 10 * 60_000,
   idleTimeoutMs: 5 * 60_000,
+  // Long Claude Code sessions send several MB per request.
+  replayBodyBytes: 16 * 1024 * 1024,
 });
 
 export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000;
@@ -19,6 +22,11 @@ export interface HttpSettings {
   headersTimeoutMs: number;
   /** Longest silence allowed in a response body before the stream is cut. */
   idleTimeoutMs: number;
+  /**
+   * Largest request body kept while it streams to the first upstream, to send it again to the
+   * next key of a pool; a larger body is not sent again (the first answer goes to the client).
+   */
+  replayBodyBytes: number;
 }
 
 export type ProviderKey =
@@ -58,9 +66,22 @@ export interface LlmSettings {
   headers: Readonly<Record<string, string>>;
 }
 
+/** Keys of one provider a request may move between when one is limited or failing (src/pools). */
+export interface KeyPool {
+  name: string;
+  provider: string;
+  keys: readonly ProviderKey[];
+  strategy: KeyPoolStrategy;
+  cooldownMs: number;
+  /** The cooldown of a key refused with 401/403. */
+  authCooldownMs: number;
+}
+
 export interface Provider {
   name: string;
   apiKeys: ReadonlyMap<string, ProviderKey>;
+  /** Pool names share one namespace with key names. Absent in providers built without the loader. */
+  keyPools?: ReadonlyMap<string, KeyPool>;
   services: ReadonlyMap<string, Service>;
   llm?: LlmSettings;
 }
@@ -76,7 +97,13 @@ export interface User {
   /** sha256 of the user's piapi key. */
   keyDigest: Buffer;
   provider: Provider;
+  /**
+   * The provider key named by `providerKeyName`; for a pool, its first key, which features
+   * without failover use.
+   */
   key: ProviderKey;
+  /** The pool named by `providerKeyName`, when it names one. */
+  pool?: KeyPool;
   limits: Limits;
 }
 

@@ -31,7 +31,12 @@ export interface GatewayMetricSet extends PerRequestMetrics {
   rateLimited: Counter<'user' | 'limit'>;
   stateStoreUp: Gauge;
   stateStoreErrors: Counter<'operation'>;
+  upstreamAttempts: Counter<'service_type' | 'provider' | 'key' | 'outcome'>;
+  providerKeyAvailable: Gauge<'provider' | 'key'>;
 }
+
+/** A pool member's availability, read when /metrics is scraped. */
+export type KeyAvailabilitySource = () => Promise<readonly { provider: string; key: string; available: boolean }[]>;
 
 /** What the gateway records; plain TypeScript over prom-client metric objects. */
 export class GatewayMetrics {
@@ -136,6 +141,22 @@ export class GatewayMetrics {
 
   stateStoreError(operation: string): void {
     this.m.stateStoreErrors.inc({ operation });
+  }
+
+  /** One upstream call of a request through a key pool; `key` is the config's key name. */
+  upstreamAttempt(serviceType: string, provider: string, key: string, outcome: string): void {
+    this.m.upstreamAttempts.inc({ service_type: serviceType, provider, key, outcome });
+  }
+
+  /** Where `piapi_provider_key_available` is read from at each scrape (the key pools of the running gateway). */
+  keyAvailability(source: KeyAvailabilitySource): void {
+    const gauge = this.m.providerKeyAvailable;
+    // prom-client calls a metric's `collect` before each read of it.
+    (gauge as Gauge<'provider' | 'key'> & { collect?: () => Promise<void> }).collect = async () => {
+      const keys = await source();
+      gauge.reset();
+      for (const { provider, key, available } of keys) gauge.set({ provider, key }, available ? 1 : 0);
+    };
   }
 
   configLoaded(hash: string): void {

@@ -19,6 +19,8 @@ const RECORD: RequestRecord = {
   user: 'alice',
   service_type: 'cx',
   upstream_provider: 'openai',
+  provider_key: 'acct-1',
+  attempts: 2,
   model: 'gpt-5.1-codex',
   bytes_in: 1234,
   bytes_out: 56789,

@@ -12,6 +12,8 @@ export const METRIC = {
   rateLimited: 'piapi_rate_limited_total',
   stateStoreUp: 'piapi_state_store_up',
   stateStoreErrors: 'piapi_state_store_errors_total',
+  upstreamAttempts: 'piapi_upstream_attempts_total',
+  providerKeyAvailable: 'piapi_provider_key_available',
 } as const;
 
 /** 5 ms to 10 min: LLM calls are long. */

@@ -44,9 +44,11 @@ export class MetricsService extends GatewayMetrics implements OnModuleInit {
     @InjectMetric(METRIC.rateLimited) rateLimited: Counter<'user' | 'limit'>,
     @InjectMetric(METRIC.stateStoreUp) stateStoreUp: Gauge,
     @InjectMetric(METRIC.stateStoreErrors) stateStoreErrors: Counter<'operation'>,
+    @InjectMetric(METRIC.upstreamAttempts) upstreamAttempts: Counter<'service_type' | 'provider' | 'key' | 'outcome'>,
+    @InjectMetric(METRIC.providerKeyAvailable) providerKeyAvailable: Gauge<'provider' | 'key'>,
     private readonly config: GatewayConfigService,
   ) {
-    super({ ...perRequest, upstreamErrors, configReloads, configInfo, conversationLogDropped, rateLimited, stateStoreUp, stateStoreErrors });
+    super({ ...perRequest, upstreamErrors, configReloads, configInfo, conversationLogDropped, rateLimited, stateStoreUp, stateStoreErrors, upstreamAttempts, providerKeyAvailable });
   }
 
   onModuleInit(): void {
@@ -87,6 +89,13 @@ export class MetricsController extends PrometheusController {
     // A replica's store is up only when every worker reaches it.
     makeGaugeProvider({ name: METRIC.stateStoreUp, help: '1 while the state store (Redis; process memory without state.redis) answers, 0 while it does not.', aggregator: 'min' }),
     makeCounterProvider({ name: METRIC.stateStoreErrors, help: 'State store operations that failed or timed out, by operation.', labelNames: ['operation'] }),
+    makeCounterProvider({
+      name: METRIC.upstreamAttempts,
+      help: 'Attempts of requests through a key pool, by key name and outcome: an upstream call (ok, client_error, error; failed over: rate_limited, overloaded, server_error, auth_failed, unreachable, timeout) or a key whose credentials could not be had (key_unavailable, no call).',
+      labelNames: ['service_type', 'provider', 'key', 'outcome'],
+    }),
+    // A key is available to a replica only if every worker sees it so.
+    makeGaugeProvider({ name: METRIC.providerKeyAvailable, help: '1 while a key pool member may be used, 0 while it cools down, by provider and key name.', labelNames: ['provider', 'key'], aggregator: 'min' }),
     MetricsService,
   ],
   exports: [MetricsService],

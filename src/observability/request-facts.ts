@@ -5,6 +5,10 @@ export interface RequestFacts {
   user?: string;
   serviceType?: string;
   provider?: string;
+  /** The config's name of the provider key that answered (never its value). */
+  providerKey?: string;
+  /** Upstream calls made for the request (more than 1 after a key pool's failover). */
+  attempts?: number;
   model?: string;
   /** Body byte counts of a streamed exchange, read when the request is logged. */
   meter?: { bytesIn(): number; bytesOut(): number };

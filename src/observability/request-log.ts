@@ -27,6 +27,8 @@ export function requestLine(req: FastifyRequest, reply: FastifyReply, path: stri
     user: facts?.user,
     service_type: facts?.serviceType,
     upstream_provider: facts?.provider,
+    provider_key: facts?.providerKey,
+    attempts: facts?.attempts,
     model: facts?.model,
     bytes_in: facts?.meter?.bytesIn() ?? numberHeader(req.headers['content-length']),
     bytes_out: facts?.meter?.bytesOut() ?? numberHeader(reply.getHeader('content-length')),
@@ -43,6 +45,8 @@ export interface RequestRecord {
   user: string | undefined;
   service_type: string | undefined;
   upstream_provider: string | undefined;
+  provider_key?: string;
+  attempts?: number;
   model: string | undefined;
   bytes_in: number;
   bytes_out: number;
@@ -60,6 +64,8 @@ export function requestLineMembers(r: RequestRecord): string {
     stringMember('user', r.user) +
     stringMember('service_type', r.service_type) +
     stringMember('upstream_provider', r.upstream_provider) +
+    stringMember('provider_key', r.provider_key) +
+    numberMember('attempts', r.attempts) +
     stringMember('model', r.model) +
     numberMember('bytes_in', r.bytes_in) +
     numberMember('bytes_out', r.bytes_out) +

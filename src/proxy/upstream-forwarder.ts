@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { HttpSettings, Service } from '../config/gateway-config.js';
 import { ErrorCode } from '../errors/error-codes.js';
@@ -19,6 +19,10 @@ export interface ForwardRequest {
   /** Extra headers that belong to the provider key (e.g. an OAuth account id). */
   keyHeaders?: Readonly<Record<string, string>>;
   http: HttpSettings;
+  /** Sent instead of the client's request body (a key pool's kept body, replayable-body.ts); null: none. */
+  body?: Readable | Buffer | null;
+  /** Bytes of `body` received from the client, and whether the upload passed maxBodyBytes. */
+  bodyMeter?: { readonly bytes: number; readonly tooLarge: boolean };
   /** Called once if the client goes away before the response has been written whole. */
   onClientGone?: () => void;
   /** Called once with the first response body byte. */
@@ -33,6 +37,15 @@ export interface ForwardResponse {
   headers: string[];
   /** The upstream's content type ('' when it sent none). */
   contentType: string;
+  /** The upstream's headers as undici parsed them (for cooldown hints). */
+  upstreamHeaders: Readonly<Record<string, string | string[] | undefined>>;
+  /** Drops the response unsent and cancels the upstream request; the client's response is left alone. */
+  discard(): void;
+  /**
+   * Reads at most `limit` bytes of the body as text (an error body, for its hints), waiting at
+   * most `timeoutMs`; the response can then only be discarded.
+   */
+  readText(limit: number, timeoutMs: number): Promise<string>;
   /**
    * Streams the body into the client's response, chunk by chunk with backpressure; an SSE body
    * ends with an `error` event if the upstream fails mid-way, any other is cut. `tap` sees each
@@ -85,7 +98,7 @@ export class UpstreamForwarder {
           path: upstreamPath(f.service, f.rest, f.query, f.providerKey),
           method: f.req.method ?? 'GET',
           headers,
-          body: exchange.requestBody(declared),
+          body: f.body !== undefined ? f.body : exchange.requestBody(declared),
           headersTimeout: f.http.headersTimeoutMs,
           bodyTimeout: f.http.idleTimeoutMs,
         },
@@ -108,6 +121,9 @@ class Exchange implements Dispatcher.DispatchHandler, ForwardResponse {
   status = 0;
   headers: string[] = [];
   contentType = '';
+  upstreamHeaders: Readonly<Record<string, string | string[] | undefined>> = {};
+  private discarded = false;
+  private reading: { limit: number; chunks: Buffer[]; bytes: number; done: () => void } | undefined;
   private controller: Dispatcher.DispatchController | undefined;
   private counter: ByteLimit | undefined;
   private declaredBytes = 0;
@@ -130,7 +146,7 @@ class Exchange implements Dispatcher.DispatchHandler, ForwardResponse {
   ) {
     // `on`, not `once` (no wrapper per request): a response closes once.
     f.res.on('close', () => {
-      if (f.res.writableFinished) return;
+      if (f.res.writableFinished || this.discarded) return;
       this.clientGone = true;
       f.onClientGone?.();
       this.counter?.destroy();
@@ -173,11 +189,54 @@ class Exchange implements Dispatcher.DispatchHandler, ForwardResponse {
     this.status = statusCode;
     this.headers = clientResponseHeaders(headers, this.f.requestId);
     this.contentType = contentType;
+    this.upstreamHeaders = headers;
     this.resolve(this);
   }
 
   bytesIn(): number {
-    return this.counter?.bytes ?? this.declaredBytes;
+    return this.f.bodyMeter?.bytes ?? this.counter?.bytes ?? this.declaredBytes;
+  }
+
+  discard(): void {
+    this.discarded = true;
+    this.early = [];
+    this.reading?.done();
+    this.controller?.abort(new undiciErrors.RequestAbortedError());
+  }
+
+  readText(limit: number, timeoutMs: number): Promise<string> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => reading.done(), timeoutMs);
+      const reading = {
+        limit,
+        chunks: [] as Buffer[],
+        bytes: 0,
+        done: () => {
+          clearTimeout(timer);
+          if (this.reading !== reading) return;
+          this.reading = undefined;
+          resolve(Buffer.concat(reading.chunks).toString('utf8'));
+        },
+      };
+      this.reading = reading;
+      const early = this.early;
+      this.early = [];
+      for (const chunk of early) this.keep(chunk);
+      if (this.ended || this.failure) reading.done();
+    });
+  }
+
+  /** A chunk of a body read by {@link readText}. */
+  private keep(chunk: Buffer): void {
+    const reading = this.reading;
+    if (!reading) return;
+    const room = reading.limit - reading.bytes;
+    if (room > 0) {
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      reading.chunks.push(part);
+      reading.bytes += part.length;
+    }
+    if (reading.bytes >= reading.limit) reading.done();
   }
 
   bytesOut(): number {
@@ -185,6 +244,11 @@ class Exchange implements Dispatcher.DispatchHandler, ForwardResponse {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.discarded) return;
+    if (this.reading) {
+      this.keep(chunk);
+      return;
+    }
     if (!this.piped) {
       this.early.push(chunk);
       return;
@@ -194,12 +258,16 @@ class Exchange implements Dispatcher.DispatchHandler, ForwardResponse {
 
   onResponseEnd(): void {
     this.ended = true;
+    this.reading?.done();
     if (this.piped) this.finish();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    const failure = upstreamFailure(err, this.counter?.overflow ? this.f.http.maxBodyBytes : undefined);
+    const overflow = this.counter?.overflow === true || this.f.bodyMeter?.tooLarge === true;
+    const failure = upstreamFailure(err, overflow ? this.f.http.maxBodyBytes : undefined);
     this.counter?.destroy();
+    if (this.discarded) return;
+    this.reading?.done();
     if (!this.started) {
       this.reject(failure);
       return;

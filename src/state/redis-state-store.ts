@@ -2,7 +2,17 @@ import { Redis } from 'ioredis';
 import type { RedisSettings } from '../config/gateway-config.js';
 
 /** What the gateway does with Redis, as the `operation` label of `piapi_state_store_errors_total`. */
-export type StateOperation = 'limit_check' | 'token_record' | 'lease_refresh' | 'lease_release' | 'outage_flush' | 'oauth_read' | 'oauth_write' | 'oauth_lock';
+export type StateOperation =
+  | 'limit_check'
+  | 'token_record'
+  | 'lease_refresh'
+  | 'lease_release'
+  | 'outage_flush'
+  | 'oauth_read'
+  | 'oauth_write'
+  | 'oauth_lock'
+  | 'cooldown_read'
+  | 'cooldown_write';
 
 export interface StateStoreObserver {
   /** The store became reachable (true) or unreachable (false): once per change, never per request. */
