@@ -9,6 +9,7 @@ import { MessagesModule } from './messages/messages.module.js';
 import { LoggingModule } from './observability/logging.module.js';
 import { MetricsModule } from './observability/metrics.module.js';
 import { ProxyModule } from './proxy/proxy.module.js';
+import { ResponsesModule } from './responses/responses.module.js';
 import { StateModule } from './state/state.module.js';
 
 export interface AppModuleOptions {
@@ -31,6 +32,7 @@ export class AppModule {
         AuthModule,
         ProxyModule,
         MessagesModule,
+        ResponsesModule,
         DemoModule,
       ],
     };
