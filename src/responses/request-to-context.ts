@@ -17,6 +17,7 @@ import type {
 import type { AnthropicRequest, ToolChoice } from '../messages/anthropic/anthropic-request.js';
 import { payloadPatcher } from '../messages/anthropic/payload-patch.js';
 import { toPiToolCallId } from '../messages/anthropic/request-to-context.js';
+import { encodeToolId, isAnthropicToolId } from '../messages/anthropic/tool-id-codec.js';
 import { decodeReasoning } from './reasoning-codec.js';
 import type { InputContent, InputItem, ResponsesRequest } from './responses-request.js';
 import { ToolCatalog } from './tool-catalog.js';
@@ -191,8 +192,10 @@ class HistoryConverter {
       : { type: 'thinking', thinking: carried.thinking, thinkingSignature: carried.signature };
   }
 
+  /** Anthropic takes `^[a-zA-Z0-9_-]+$` ids only: others (`call_x|fc_y`) go out encoded, the same in a call and its result. */
   private piCallId(callId: string): string {
-    return toPiToolCallId(callId, this.model.api);
+    const id = toPiToolCallId(callId, this.model.api);
+    return this.anthropicTarget && !isAnthropicToolId(id) ? encodeToolId(id) : id;
   }
 
   private toolResult(callId: string, output: string | InputContent[]): void {

@@ -60,7 +60,8 @@ export class ResponsesService {
       provider,
       model,
       context: pi.context,
-      options: pi.options,
+      // Codex retries 429s and 5xx itself, honouring retry-after: it gets them as they come.
+      options: { ...pi.options, maxRetries: 0 },
       apiKey: key.secret,
       signal: abort.signal,
       ...(request.prompt_cache_key === undefined && typeof sessionHeader === 'string' ? { sessionId: sessionHeader } : {}),
