@@ -106,6 +106,10 @@ export class MessagesService implements OnModuleDestroy {
     const ids = new Map<string, string>();
     for (const alias of modelAliases(req.config, provider.name)) ids.set(alias.id, alias.id);
     for (const model of registryModels(provider)) if (!ids.has(model.id)) ids.set(model.id, model.name);
+    // The OpenAI SDK (`models.list()`) and Codex send a bearer key and no anthropic-version.
+    if (wantsOpenAiList(req.headers)) {
+      return { object: 'list', data: [...ids.keys()].map((id) => ({ id, object: 'model', created: 0, owned_by: provider.name })) };
+    }
     let all = [...ids].map(([id, name]) => ({ type: 'model', id, display_name: name, created_at: '1970-01-01T00:00:00Z' }));
     if (query.after_id) all = all.slice(all.findIndex((m) => m.id === query.after_id) + 1);
     if (query.before_id) {
@@ -229,4 +233,9 @@ function registryModels(provider: Provider): Model<Api>[] {
   const id = provider.llm?.provider;
   if (!id || !(getProviders() as string[]).includes(id)) return [];
   return getModels(id as KnownProvider);
+}
+
+/** A request of OpenAI's shape: `Authorization: Bearer` and no `anthropic-version` (Anthropic clients always send one). */
+function wantsOpenAiList(headers: AuthenticatedRequest['headers']): boolean {
+  return headers['anthropic-version'] === undefined && /^bearer /i.test(String(headers.authorization ?? ''));
 }

@@ -248,3 +248,36 @@ users:
     expect(response.output_text ?? '').toBe('');
   });
 });
+
+describe('GET /v1/models for both kinds of client', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway(`
+providers:
+  - name: claude
+    apiKeys: { main: fake-anthropic-models-0001 }
+    llm: { provider: anthropic, api: anthropic-messages, baseUrl: http://127.0.0.1:9, defaultModel: claude-test }
+models:
+  gpt-5.1-codex-mini: claude-haiku-4-5
+users:
+  - { name: rita, apiKey: ${USER_KEY}, providerName: claude, providerKeyName: main }
+`);
+  });
+  afterAll(() => gw.stop());
+
+  it('lists models in OpenAI format for the OpenAI SDK', async () => {
+    const client = new OpenAI({ apiKey: USER_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const models = [];
+    for await (const model of client.models.list()) models.push(model);
+    expect(models.find((m) => m.id === 'gpt-5.1-codex-mini')).toEqual({ id: 'gpt-5.1-codex-mini', object: 'model', created: 0, owned_by: 'claude' });
+    expect(models.length).toBeGreaterThan(1);
+  });
+
+  it('keeps the Anthropic list format for a client that sends anthropic-version', async () => {
+    const res = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${USER_KEY}`, 'anthropic-version': '2023-06-01' } });
+    const body = (await res.json()) as { data: { type: string }[]; has_more: boolean; object?: string };
+    expect(body.object).toBeUndefined();
+    expect(body.data[0]!.type).toBe('model');
+    expect(body.has_more).toBe(false);
+  });
+});
