@@ -277,7 +277,7 @@ users:
     const res = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${USER_KEY}`, 'anthropic-version': '2023-06-01' } });
     const body = (await res.json()) as { data: { type: string }[]; has_more: boolean; object?: string };
     expect(body.object).toBeUndefined();
-    expect(body.data[0]!.type).toBe('model');
+    expect(body.data[0].type).toBe('model');
     expect(body.has_more).toBe(false);
   });
 });
