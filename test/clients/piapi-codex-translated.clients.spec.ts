@@ -96,7 +96,7 @@ describe.each(TARGETS)('piapi codex, real Codex CLI, llm-only provider → $name
     const run = await piapiCodex(await config(target, fake), [...EXEC, '--ephemeral', 'say hi']);
     expect(run.stdout.trim(), explain(run)).toBe('Hello from the translation.');
     expect(run.code, explain(run)).toBe(0);
-    expect(target.lastUserText(fake.requests[0]!.json())).toContain('say hi');
+    expect(target.lastUserText(fake.requests[0].json())).toContain('say hi');
   });
 
   it('runs a shell command for a tool call, sends its output back, and carries the history into a resumed turn', async () => {
