@@ -10,6 +10,7 @@ import { LoggingModule } from './observability/logging.module.js';
 import { MetricsModule } from './observability/metrics.module.js';
 import { PoolsModule } from './pools/pools.module.js';
 import { ProxyModule } from './proxy/proxy.module.js';
+import { ResponsesModule } from './responses/responses.module.js';
 import { StateModule } from './state/state.module.js';
 
 export interface AppModuleOptions {
@@ -33,6 +34,7 @@ export class AppModule {
         AuthModule,
         ProxyModule,
         MessagesModule,
+        ResponsesModule,
         DemoModule,
       ],
     };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, CliError } from './cli-error.js';
-import { CODEX_KEY_ENV } from './codex-overrides.js';
+import { callerProvider, CODEX_KEY_ENV, codexBaseUrl, codexRoute, type CodexRoute } from './codex-overrides.js';
 import { resolveGatewayTarget, type TargetOptions } from './gateway-target.js';
 import { comment, renderExports, shellFromEnv, SHELLS, type Shell, type ShellVariables } from './shell-exports.js';
 
@@ -18,16 +18,17 @@ export function registerEnvCommand(program: Command): void {
         const shell = options.shell ?? shellFromEnv(process.env);
         if (!(SHELLS as readonly string[]).includes(shell)) throw new CliError(`unknown shell ${JSON.stringify(shell)}: use ${SHELLS.join(', ')}`);
         const target = await resolveGatewayTarget(options, { start: false, needKey: false });
-        process.stdout.write(gatewayExports(shell as Shell, target.url, target.key));
+        process.stdout.write(gatewayExports(shell as Shell, target.url, target.key, codexRoute(callerProvider(target.config, target.key))));
       }),
     );
 }
 
-export function gatewayExports(shell: Shell, url: string, key: string | undefined): string {
+/** `route`: where OpenAI clients (Codex, the SDK) go: the `cx` pass-through or the translated `/v1`. */
+export function gatewayExports(shell: Shell, url: string, key: string | undefined, route: CodexRoute = 'pass-through'): string {
   const variables: ShellVariables = [
     ['PIAPI_URL', url],
     ['ANTHROPIC_BASE_URL', url],
-    ['OPENAI_BASE_URL', `${url}/piapi/cx`],
+    ['OPENAI_BASE_URL', codexBaseUrl(url, route)],
     ...(key === undefined
       ? []
       : ([

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { CliError } from './cli-error.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
 import { readLocalConfig, soleUserKey, type LocalConfig } from './local-config.js';
 import { defaultConfigPath, piapiHome } from './piapi-home.js';
 
@@ -19,6 +20,8 @@ export interface GatewayTarget {
   key: string | undefined;
   /** Stops the gateway started here, if any. */
   close(): Promise<void>;
+  /** The config read here, when there was one (with `--url`, perhaps not the gateway's own). */
+  config?: GatewayConfig;
 }
 
 /** main.ts's DEFAULT_LISTEN, repeated: importing main.ts loads Nest, a second `piapi env` does not need. */
@@ -39,11 +42,12 @@ export async function resolveGatewayTarget(
   if (needKey && !key) {
     throw new CliError('no piapi user key: pass --key, set PIAPI_API_KEY, or give the config a single user with an apiKey');
   }
-  if (options.url) return { url: checkUrl(options.url), key, close: () => Promise.resolve() };
+  const config = local?.config;
+  if (options.url) return { url: checkUrl(options.url), key, close: () => Promise.resolve(), ...(config ? { config } : {}) };
 
   const url = localGatewayUrl((local as LocalConfig).config.listen ?? DEFAULT_LISTEN);
-  if (!start || (await answersHealth(url))) return { url, key, close: () => Promise.resolve() };
-  return { key, ...(await startInProcess(configPath, new URL(url).host)) };
+  if (!start || (await answersHealth(url))) return { url, key, close: () => Promise.resolve(), ...(config ? { config } : {}) };
+  return { key, ...(await startInProcess(configPath, new URL(url).host)), ...(config ? { config } : {}) };
 }
 
 /** Where a gateway with this listen address is reached from this machine. */

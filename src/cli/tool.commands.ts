@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
-import { action } from './cli-error.js';
-import { CODEX_KEY_ENV, codexProviderOverrides } from './codex-overrides.js';
+import type { GatewayConfig } from '../config/gateway-config.js';
+import { action, CliError } from './cli-error.js';
+import { callerProvider, CODEX_KEY_ENV, codexProviderOverrides, codexRoute, type CodexRoute } from './codex-overrides.js';
 import { resolveGatewayTarget, type TargetOptions } from './gateway-target.js';
 import { runTool } from './tool-launcher.js';
 
 interface ToolOptions extends TargetOptions {
   claude?: string;
   codex?: string;
+  translate?: boolean;
+  passThrough?: boolean;
 }
 
 /** `piapi code` and `piapi codex`: a client tool wired to the gateway for one session. */
@@ -34,17 +37,28 @@ export function registerToolCommands(program: Command): void {
   withTargetOptions(
     program
       .command('codex')
-      .description('run Codex CLI through piapi\'s cx pass-through (starts a gateway here when none answers)')
+      .description(
+        'run Codex CLI through piapi: the cx pass-through when your provider has one, else /v1/responses translated to its llm (starts a gateway here when none answers)',
+      )
       .usage('[options] [-- <codex args...>]')
       .argument('[codexArgs...]', 'arguments passed to codex'),
   )
     .option('--codex <path>', 'the Codex CLI program (env PIAPI_CODEX_BIN; default: codex on PATH)')
+    .option('--translate', 'post to /v1/responses, translated to the provider\'s llm, even when it has a cx service')
+    .option('--pass-through', 'use the cx pass-through even when the provider has only an llm block')
     .action(
       action(async (codexArgs: string[], options: ToolOptions) => {
+        if (options.translate && options.passThrough) throw new CliError('--translate and --pass-through exclude each other');
         const bin = options.codex ?? (process.env.PIAPI_CODEX_BIN || 'codex');
-        await runThroughGateway(options, (url, key) =>
-          runTool(bin, [...codexProviderOverrides(url), ...codexArgs], { ...process.env, [CODEX_KEY_ENV]: key }, 'install Codex CLI (npm install -g @openai/codex) or pass --codex <path>'),
-        );
+        await runThroughGateway(options, (url, key, config) => {
+          const route: CodexRoute = options.translate ? 'translate' : options.passThrough ? 'pass-through' : codexRoute(callerProvider(config, key));
+          return runTool(
+            bin,
+            [...codexProviderOverrides(url, route), ...codexArgs],
+            { ...process.env, [CODEX_KEY_ENV]: key },
+            'install Codex CLI (npm install -g @openai/codex) or pass --codex <path>',
+          );
+        });
       }),
     );
 }
@@ -59,13 +73,14 @@ function withTargetOptions(command: Command): Command {
     .passThroughOptions();
 }
 
-async function runThroughGateway(options: TargetOptions, run: (url: string, key: string) => Promise<number>): Promise<never> {
+async function runThroughGateway(options: TargetOptions, run: (url: string, key: string, config: GatewayConfig | undefined) => Promise<number>): Promise<never> {
   const target = await resolveGatewayTarget(options, { start: true, needKey: true });
   let code: number;
   try {
-    code = await run(target.url, target.key as string);
+    code = await run(target.url, target.key as string, target.config);
   } finally {
     await target.close();
   }
   process.exit(code);
 }
+

@@ -9,8 +9,12 @@ export interface RenderedError {
   body: string;
 }
 
-/** Anthropic clients (Claude Code, /v1/*, the `cc` service) get Anthropic errors; the rest get OpenAI's shape. */
+/**
+ * Anthropic clients (Claude Code, /v1/*, the `cc` service) get Anthropic errors; the rest, and
+ * the OpenAI Responses API (`/v1/responses`, Codex), get OpenAI's shape.
+ */
 export function errorFormatForPath(path: string): ErrorFormat {
+  if (path === '/v1/responses' || path.startsWith('/v1/responses/') || path.startsWith('/v1/responses?')) return 'openai';
   if (path.startsWith('/v1/') || path.startsWith('/piapi/cc/') || path === '/piapi/cc') return 'anthropic';
   return 'openai';
 }
@@ -36,7 +40,7 @@ export function renderError(err: GatewayError, format: ErrorFormat, requestId: s
   return {
     status,
     body: JSON.stringify({
-      error: { message: err.message, type: info.openaiType, code: err.code },
+      error: { message: err.message, type: info.openaiType, param: null, code: err.code },
       request_id: requestId,
     }),
   };

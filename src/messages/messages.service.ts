@@ -1,16 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import {
-  getModels,
-  getProviders,
-  streamSimple,
-  type Api,
-  type AssistantMessageEvent,
-  type Context,
-  type KnownProvider,
-  type Model,
-  type SimpleStreamOptions,
-  type Usage,
-} from '@mariozechner/pi-ai';
+import { getModels, getProviders, type Api, type AssistantMessageEvent, type KnownProvider, type Model } from '@mariozechner/pi-ai';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../auth/api-key.guard.js';
 import type { GatewayConfig, Provider, User } from '../config/gateway-config.js';
@@ -20,7 +9,6 @@ import { hijackWithHead } from '../http/hijacked-head.js';
 import { accountTokens } from '../limits/token-accounting.js';
 import type { Admission } from '../limits/user-limiter.js';
 import { MetricsService } from '../observability/metrics.module.js';
-import type { UpstreamErrorReason } from '../observability/metric-names.js';
 import { requestFacts } from '../observability/request-facts.js';
 import { PROVIDER_KEY_SOURCE, type ProviderKeySource } from '../providers/provider-key.source.js';
 import type { AnthropicRequest } from './anthropic/anthropic-request.js';
@@ -30,7 +18,6 @@ import { requestToContext } from './anthropic/request-to-context.js';
 import { validateCountTokensRequest, validateMessagesRequest } from './anthropic/request-validation.js';
 import { encodeSseEvent, encodeSseEvents } from './anthropic/sse-encoder.js';
 import { countTokens } from './anthropic/token-count.js';
-import { streamCodexResponses } from './codex/codex-responses.stream.js';
 import { anthropicErrorBody, upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
 import { ConversationLogs } from './conversation-logs.js';
 import { fitsDepth, readJsonBody } from './json-body.js';
@@ -38,7 +25,7 @@ import { RepeatedMemberParser } from './repeated-members.js';
 import { modelAliases, resolveModel } from './models/model-map.js';
 import { buildPiModel } from './models/pi-model-factory.js';
 import { SseResponse } from './sse-response.js';
-import { guardUpstream } from './upstream-guard.js';
+import { callUpstream, llmProvider, upstreamErrorReason, usageOf } from './pi-upstream.js';
 
 /** Silence after which an SSE stream gets a keep-alive (Anthropic sends `ping` events too). */
 function pingEveryMs(): number {
@@ -60,13 +47,13 @@ interface Call {
 /** `/v1/messages`, `/v1/messages/count_tokens` and `/v1/models` on the caller's provider through pi-ai. */
 @Injectable()
 export class MessagesService implements OnModuleDestroy {
-  private readonly conversations = new ConversationLogs();
   /** Claude Code sends the same tools and system prompt with every turn: parsed once (repeated-members.ts). */
   private readonly members = new RepeatedMemberParser(new Set(['tools', 'system']), fitsDepth);
 
   constructor(
     @Inject(PROVIDER_KEY_SOURCE) private readonly keys: ProviderKeySource,
     private readonly metrics: MetricsService,
+    private readonly conversations: ConversationLogs,
   ) {}
 
   async messages(req: AuthenticatedRequest, reply: FastifyReply): Promise<void> {
@@ -119,6 +106,10 @@ export class MessagesService implements OnModuleDestroy {
     const ids = new Map<string, string>();
     for (const alias of modelAliases(req.config, provider.name)) ids.set(alias.id, alias.id);
     for (const model of registryModels(provider)) if (!ids.has(model.id)) ids.set(model.id, model.name);
+    // The OpenAI SDK (`models.list()`) and Codex send a bearer key and no anthropic-version.
+    if (wantsOpenAiList(req.headers)) {
+      return { object: 'list', data: [...ids.keys()].map((id) => ({ id, object: 'model', created: 0, owned_by: provider.name })) };
+    }
     let all = [...ids].map(([id, name]) => ({ type: 'model', id, display_name: name, created_at: '1970-01-01T00:00:00Z' }));
     if (query.after_id) all = all.slice(all.findIndex((m) => m.id === query.after_id) + 1);
     if (query.before_id) {
@@ -145,38 +136,17 @@ export class MessagesService implements OnModuleDestroy {
     const model = buildPiModel(provider, resolved.targetModel);
     const { context, options, emitThinking } = requestToContext(request, { model, reasoning: resolved.reasoning });
     const key = await this.keys.resolve(user.key);
-    let upstreamStatus: number | undefined;
     const sessionId = req.headers['x-claude-code-session-id'];
-    let events: AsyncIterable<AssistantMessageEvent>;
-    // Cancelled by the client going away, or by the guard when the upstream stalls. Not
-    // AbortSignal.any(): Node pins a composite signal that has an abort listener (the SDKs add one
-    // and never remove it) until it aborts, which leaked one per request.
-    const upstream = new AbortController();
-    if (signal.aborted) upstream.abort();
-    else signal.addEventListener('abort', () => upstream.abort(), { once: true });
-    try {
-      const piEvents = streamModel(model, context, {
-        ...options,
-        apiKey: key.secret,
-        signal: upstream.signal,
-        headers: provider.llm?.headers,
-        // One transport everywhere (Node 20 and 22 alike): what the fakes and the pass-through speak.
-        transport: 'sse',
-        sessionId: typeof sessionId === 'string' ? sessionId : options.sessionId,
-        onResponse: (response) => {
-          upstreamStatus = response.status;
-        },
-      });
-      events = guardUpstream(piEvents, {
-        headersTimeoutMs: config.http.headersTimeoutMs,
-        idleTimeoutMs: config.http.idleTimeoutMs,
-        abortUpstream: () => upstream.abort(),
-        model,
-        secrets: [key.secret],
-      });
-    } catch (err) {
-      throw upstreamErrorToGatewayError({ stopReason: 'error', errorMessage: err instanceof Error ? err.message : String(err) });
-    }
+    const upstream = callUpstream({
+      config,
+      provider,
+      model,
+      context,
+      options,
+      apiKey: key.secret,
+      signal,
+      ...(typeof sessionId === 'string' ? { sessionId } : {}),
+    });
     return {
       request,
       user,
@@ -184,8 +154,8 @@ export class MessagesService implements OnModuleDestroy {
       provider,
       model,
       responseModel: resolved.responseModel,
-      events,
-      transcoder: { model: resolved.responseModel, emitThinking, observedStatus: () => upstreamStatus },
+      events: upstream.events,
+      transcoder: { model: resolved.responseModel, emitThinking, observedStatus: upstream.observedStatus },
     };
   }
 
@@ -253,25 +223,10 @@ export class MessagesService implements OnModuleDestroy {
       accountTokens(this.metrics, call.admission, call.user.name, call.provider.name, usageOf(event.message.usage), call.model.id);
     } else if (event.type === 'error') {
       if (event.error.usage) accountTokens(this.metrics, call.admission, call.user.name, call.provider.name, usageOf(event.error.usage), call.model.id);
-      const reason = signal.aborted ? 'aborted' : reasonOf(upstreamErrorToGatewayError(event.error, call.transcoder.observedStatus?.()));
+      const reason = signal.aborted ? 'aborted' : upstreamErrorReason(upstreamErrorToGatewayError(event.error, call.transcoder.observedStatus?.()));
       if (reason) this.metrics.upstreamError('messages', call.provider.name, reason);
     }
   }
-}
-
-/** pi-ai's stream for the model's API; Codex goes through piapi's own transport (see its file). */
-function streamModel(model: Model<Api>, context: Context, options: SimpleStreamOptions): AsyncIterable<AssistantMessageEvent> {
-  return model.api === 'openai-codex-responses' ? streamCodexResponses(model, context, options) : streamSimple(model, context, options);
-}
-
-function llmProvider(user: User): Provider {
-  if (!user.provider.llm) {
-    throw new GatewayError(
-      ErrorCode.NotFound,
-      `Provider "${user.provider.name}" has no llm block: it is reachable through /piapi/<service_type>/ only`,
-    );
-  }
-  return user.provider;
 }
 
 function registryModels(provider: Provider): Model<Api>[] {
@@ -280,14 +235,7 @@ function registryModels(provider: Provider): Model<Api>[] {
   return getModels(id as KnownProvider);
 }
 
-function usageOf(usage: Usage): { model?: string; input: number; output: number; cacheRead: number; cacheWrite: number } {
-  return { input: usage.input, output: usage.output, cacheRead: usage.cacheRead, cacheWrite: usage.cacheWrite };
-}
-
-function reasonOf(error: GatewayError): UpstreamErrorReason | undefined {
-  if (error.status === 429) return '429';
-  if (error.code === ErrorCode.UpstreamTimeout || error.code === ErrorCode.UpstreamIdle) return 'timeout';
-  if (error.code === ErrorCode.UpstreamUnreachable) return 'connect';
-  if (error.status >= 500) return '5xx';
-  return undefined;
+/** A request of OpenAI's shape: `Authorization: Bearer` and no `anthropic-version` (Anthropic clients always send one). */
+function wantsOpenAiList(headers: AuthenticatedRequest['headers']): boolean {
+  return headers['anthropic-version'] === undefined && /^bearer /i.test(String(headers.authorization ?? ''));
 }

@@ -27,6 +27,8 @@ const ROUTE_LABELS: Record<string, string> = {
   '/v1/messages': 'messages',
   '/v1/messages/count_tokens': 'count_tokens',
   '/v1/models': 'models',
+  '/v1/responses': 'responses',
+  '/v1/responses/compact': 'responses_compact',
 };
 
 /**

@@ -62,6 +62,20 @@ function installed(shell: string): boolean {
 }
 
 describe('piapi env', () => {
+  it('points OpenAI clients at the translated /v1 when the key\'s provider has only an llm block', async () => {
+    const path = join(home, 'config.yaml');
+    await writeFile(
+      path,
+      `listen: ":9311"
+providers: [{ name: p, apiKeys: { k: sk-x }, llm: { provider: anthropic, api: anthropic-messages, defaultModel: claude-test } }]
+users: [{ name: dev, apiKey: piapi-user-env-llm-000001, providerName: p, providerKeyName: k }]
+`,
+    );
+    const run = await runPiapi(['env', '--shell', 'bash', '--config', path], { env: { HOME: home } });
+    expect(run.code, run.stderr).toBe(0);
+    expect(evaluate('bash', run.stdout).OPENAI_BASE_URL).toBe('http://127.0.0.1:9311/v1');
+  });
+
   it('prints bash exports that point clients at the config\'s gateway with the user key', async () => {
     const run = await runPiapi(['env', '--shell', 'bash', '--config', await config(':9311', AWKWARD_KEY)], { env: { HOME: home } });
 

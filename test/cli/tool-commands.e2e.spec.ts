@@ -198,4 +198,39 @@ describe('piapi codex', () => {
     expect(forwarded.url).toBe('/openai/v1/responses');
     expect(forwarded.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
   });
+
+  const llmOnlyYaml = (listen: string) => `listen: "${listen}"
+providers:
+  - name: claude
+    apiKeys: { main: ${PROVIDER_KEY} }
+    llm: { provider: anthropic, api: anthropic-messages, baseUrl: "${upstream.url}/anthropic", defaultModel: claude-test }
+users:
+  - { name: dev, apiKey: ${USER_KEY}, providerName: claude, providerKeyName: main }
+`;
+  const providerArg = (report: FakeToolReport) => report.argv.find((a) => a.startsWith('model_providers.piapi='));
+
+  it('points codex at the translated /v1 when the provider has only an llm block', async () => {
+    const port = await freePort();
+    const config = await writeConfig(llmOnlyYaml(`127.0.0.1:${port}`));
+    const codex = await writeFakeTool(home, 'codex');
+    const run = await runPiapi(['codex', '--config', config, '--codex', codex.path, '--', 'exec', 'say hi'], { env: { HOME: home } });
+    expect(run.code, run.stderr).toBe(0);
+    const report = await codex.report();
+    expect(providerArg(report)).toContain(`base_url="http://127.0.0.1:${port}/v1"`);
+    // The fake posts a body without input: the Responses translation itself answers.
+    expect(report.request?.url).toBe(`http://127.0.0.1:${port}/v1/responses`);
+    expect(report.request?.status).toBe(400);
+    expect(JSON.parse(report.request!.body).error.message).toBe('input: field required');
+  });
+
+  it('lets --pass-through and --translate force either route', async () => {
+    const port = await freePort();
+    const llmOnly = await writeConfig(llmOnlyYaml(`127.0.0.1:${port}`));
+    const codex = await writeFakeTool(home, 'codex');
+    await runPiapi(['codex', '--config', llmOnly, '--codex', codex.path, '--pass-through', '--', 'exec', 'x'], { env: { HOME: home } });
+    expect(providerArg(await codex.report())).toContain(`base_url="http://127.0.0.1:${port}/piapi/cx"`);
+    const withCx = await writeConfig(configYaml(`127.0.0.1:${port}`));
+    await runPiapi(['codex', '--config', withCx, '--codex', codex.path, '--translate', '--', 'exec', 'x'], { env: { HOME: home } });
+    expect(providerArg(await codex.report())).toContain(`base_url="http://127.0.0.1:${port}/v1"`);
+  });
 });

@@ -156,7 +156,7 @@ function blockEvents({ start, deltas }: PlannedBlock, index: number): AnthropicW
 }
 
 // Opaque on the real API; clients must send it back unchanged with the thinking block.
-function fakeSignature(thinking: string): string {
+export function fakeSignature(thinking: string): string {
   return Buffer.from(`fake-signature:${thinking.length}`).toString('base64');
 }
 

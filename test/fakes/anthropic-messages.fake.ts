@@ -1,5 +1,5 @@
 import type { FakeHttpError, FakeScript } from './fake-turn.js';
-import { anthropicTurn } from './anthropic-messages.events.js';
+import { anthropicTurn, fakeSignature } from './anthropic-messages.events.js';
 import { startProviderFake, type ProviderFake, type ProviderWire, type TurnContext } from './provider-fake.js';
 
 /**
@@ -27,6 +27,20 @@ function rejectLikeAnthropic({ req, body }: TurnContext): FakeHttpError | undefi
   }
   if (!req.headers['anthropic-version']) return { status: 400, message: 'anthropic-version: header is required' };
   if (typeof body.max_tokens !== 'number') return { status: 400, message: 'max_tokens: Field required' };
+  return badThinkingSignature(body);
+}
+
+/** Like the real API, a replayed thinking block must carry the signature issued for its text. */
+function badThinkingSignature(body: Record<string, unknown>): FakeHttpError | undefined {
+  const messages = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : [];
+  for (const [i, message] of messages.entries()) {
+    if (message.role !== 'assistant' || !Array.isArray(message.content)) continue;
+    for (const [j, block] of (message.content as { type?: unknown; thinking?: unknown; signature?: unknown }[]).entries()) {
+      if (block.type === 'thinking' && (typeof block.thinking !== 'string' || block.signature !== fakeSignature(block.thinking))) {
+        return { status: 400, message: `messages.${i}.content.${j}: Invalid \`signature\` in \`thinking\` block` };
+      }
+    }
+  }
   return undefined;
 }
 

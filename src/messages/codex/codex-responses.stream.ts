@@ -172,7 +172,7 @@ async function send(
       response = await request(url, { method: 'POST', headers, body, signal: options.signal });
     } catch (error) {
       if (options.signal?.aborted) throw new Error('Request was aborted', { cause: error });
-      if (attempt < MAX_RETRIES) {
+      if (attempt < (options.maxRetries ?? MAX_RETRIES)) {
         await sleep(BASE_DELAY_MS * 2 ** attempt, options.signal);
         continue;
       }
@@ -181,7 +181,7 @@ async function send(
     await options.onResponse?.({ status: response.statusCode, headers: flatHeaders(response.headers) }, model);
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
     const text = await response.body.text().catch(() => '');
-    if (attempt < MAX_RETRIES && isRetryable(response.statusCode, text)) {
+    if (attempt < (options.maxRetries ?? MAX_RETRIES) && isRetryable(response.statusCode, text)) {
       await sleep(BASE_DELAY_MS * 2 ** attempt, options.signal);
       continue;
     }

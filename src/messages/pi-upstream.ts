@@ -1,0 +1,114 @@
+import { streamSimple, type Api, type AssistantMessageEvent, type Context, type Model, type SimpleStreamOptions, type Usage } from '@mariozechner/pi-ai';
+import type { GatewayConfig, Provider, User } from '../config/gateway-config.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { UpstreamErrorReason } from '../observability/metric-names.js';
+import { upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
+import { streamCodexResponses } from './codex/codex-responses.stream.js';
+import { guardUpstream } from './upstream-guard.js';
+
+export interface UpstreamRequest {
+  config: GatewayConfig;
+  provider: Provider;
+  model: Model<Api>;
+  context: Context;
+  options: SimpleStreamOptions;
+  apiKey: string;
+  /** The client going away. */
+  signal: AbortSignal;
+  sessionId?: string;
+}
+
+export interface UpstreamCall {
+  events: AsyncIterable<AssistantMessageEvent>;
+  /** The upstream's HTTP status once its response began (Codex errors carry none in their message). */
+  observedStatus: () => number | undefined;
+  /** The whole seconds of an upstream error response's `retry-after`, when it had one. */
+  retryAfterSeconds: () => number | undefined;
+}
+
+/**
+ * One call of a pi-ai model for a translated route (`/v1/messages`, `/v1/responses`): the
+ * model's transport, the provider's headers, the config's timeouts and the stream checks of
+ * {@link guardUpstream}. A synchronous failure (e.g. "No API key") is a GatewayError.
+ */
+export function callUpstream(req: UpstreamRequest): UpstreamCall {
+  const { config, provider, model } = req;
+  let upstreamStatus: number | undefined;
+  let retryAfter: number | undefined;
+  // Cancelled by the client going away, or by the guard when the upstream stalls. Not
+  // AbortSignal.any(): Node pins a composite signal that has an abort listener (the SDKs add one
+  // and never remove it) until it aborts, which leaked one per request.
+  const upstream = new AbortController();
+  if (req.signal.aborted) upstream.abort();
+  else req.signal.addEventListener('abort', () => upstream.abort(), { once: true });
+  try {
+    const piEvents = streamModel(model, req.context, {
+      ...req.options,
+      apiKey: req.apiKey,
+      signal: upstream.signal,
+      headers: provider.llm?.headers,
+      // One transport everywhere (Node 20 and 22 alike): what the fakes and the pass-through speak.
+      transport: 'sse',
+      sessionId: req.sessionId ?? req.options.sessionId,
+      onResponse: (response) => {
+        upstreamStatus = response.status;
+        if (response.status >= 400) retryAfter = retryAfterSeconds(response.headers['retry-after']);
+      },
+    });
+    const events = guardUpstream(piEvents, {
+      headersTimeoutMs: config.http.headersTimeoutMs,
+      idleTimeoutMs: config.http.idleTimeoutMs,
+      abortUpstream: () => upstream.abort(),
+      model,
+      secrets: [req.apiKey],
+    });
+    return { events, observedStatus: () => upstreamStatus, retryAfterSeconds: () => retryAfter };
+  } catch (err) {
+    throw upstreamErrorToGatewayError({ stopReason: 'error', errorMessage: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** `retry-after` as whole seconds: a number of seconds or an HTTP date. */
+export function retryAfterSeconds(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** The same error, with the upstream's `retry-after` when it is a 429 or 503 that had one. */
+export function withRetryAfter(error: GatewayError, seconds: number | undefined): GatewayError {
+  if (seconds === undefined || error.retryAfterSeconds !== undefined || (error.status !== 429 && error.status !== 503)) return error;
+  return new GatewayError(error.code, error.message, error.statusOverride, seconds);
+}
+
+/** pi-ai's stream for the model's API; Codex goes through piapi's own transport (see its file). */
+function streamModel(model: Model<Api>, context: Context, options: SimpleStreamOptions): AsyncIterable<AssistantMessageEvent> {
+  return model.api === 'openai-codex-responses' ? streamCodexResponses(model, context, options) : streamSimple(model, context, options);
+}
+
+/** The caller's provider, when it has an `llm` block (else a 404 that says why). */
+export function llmProvider(user: User): Provider {
+  if (!user.provider.llm) {
+    throw new GatewayError(
+      ErrorCode.NotFound,
+      `Provider "${user.provider.name}" has no llm block: it is reachable through /piapi/<service_type>/ only`,
+    );
+  }
+  return user.provider;
+}
+
+export function usageOf(usage: Usage): { model?: string; input: number; output: number; cacheRead: number; cacheWrite: number } {
+  return { input: usage.input, output: usage.output, cacheRead: usage.cacheRead, cacheWrite: usage.cacheWrite };
+}
+
+/** The `piapi_upstream_errors_total` reason of a failure, if it counts as one. */
+export function upstreamErrorReason(error: GatewayError): UpstreamErrorReason | undefined {
+  if (error.status === 429) return '429';
+  if (error.code === ErrorCode.UpstreamTimeout || error.code === ErrorCode.UpstreamIdle) return 'timeout';
+  if (error.code === ErrorCode.UpstreamUnreachable) return 'connect';
+  if (error.status >= 500) return '5xx';
+  return undefined;
+}
