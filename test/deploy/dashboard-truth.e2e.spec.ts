@@ -12,7 +12,9 @@ import { createGate, type Gate } from '../fakes/gate.js';
 import { startOpenAIResponsesFake } from '../fakes/openai-responses.fake.js';
 import type { ProviderFake } from '../fakes/provider-fake.js';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { TestRedis } from '../support/redis-server.js';
 import { ALERTS_FILE, alertQueries, dashboardQueries, readDashboard, type Query } from './support/monitoring-queries.js';
+import { ensureRedisServer } from './support/redis.js';
 import { repoPath } from './support/repo-files.js';
 
 /**
@@ -21,6 +23,11 @@ import { repoPath } from './support/repo-files.js';
  * traffic that should light up every panel; then every panel query of
  * deploy/grafana/piapi-dashboard.json must return data through Prometheus's HTTP API, and every
  * rule of deploy/prometheus/alerts.yaml must load, evaluate and read series piapi really exports.
+ *
+ * Issue 14: piapi keeps its state in a real redis-server (Debian's, scripts/setup-redis.sh); a
+ * user with a requestsPerMinute of 1 gets refused, and at the end Redis stops answering for a
+ * moment (SIGSTOP), so the limits row shows refusals, the state store going down and back, and
+ * the errors of the outage.
  */
 
 const USER = 'ada';
@@ -39,6 +46,13 @@ const RESPONSES_MODEL = 'gpt-pass-through';
 const MESSAGES_MODEL = 'claude-sonnet-4-5';
 /** Requests held open while Prometheus scrapes: 2 pass-through streams and 1 /v1/messages stream. */
 const HELD = { cc: 2, messages: 1 };
+/** A second user, allowed 1 request a minute, sends bursts of LIMITED_BURST: the others are refused. */
+const LIMITED_USER = 'lin';
+const LIMITED_KEY = 'piapi-user-dashboard-truth-0002';
+const LIMITED_RPM = 1;
+const LIMITED_BURST = 3;
+/** Generous for a loaded machine: a Redis call timing out during the traffic would mark the store down. */
+const REDIS_TIMEOUT_MS = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Grafana's variables
@@ -436,6 +450,10 @@ const SHOWS: Record<string, [Check, Record<string, string>[]]> = {
     'positive',
     [PASS_MODEL, RESPONSES_MODEL, MESSAGES_MODEL].map((model) => ({ user: USER, model })),
   ],
+  'panel "Refused requests by user and limit" A': ['positive', [{ user: LIMITED_USER, limit: 'requestsPerMinute' }]],
+  // Evaluated after the outage: Redis answers again.
+  'panel "State store up" A': ['one', [{}]],
+  'panel "State store errors by operation" A': ['positive', [{ operation: 'limit_check' }]],
   'panel "Config reloads" A': ['positive', [{ result: 'success' }, { result: 'failure' }]],
   'panel "Config hash per instance" A': ['one', [{}]],
   'panel "Config hash over time" A': ['one', [{}]],
@@ -499,13 +517,23 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
   let responses: ProviderFake | undefined;
   let gateway: GatewayProcess | undefined;
   let prometheus: PrometheusServer | undefined;
+  let redis: TestRedis | undefined;
   let configText = '';
+  /** Refusals the limited user got in round 1, and in all. */
+  let refusedRound1 = 0;
+  let refusedInAll = 0;
+  /** Scrapes (Unix s) that saw the state store down (Redis stalled), then back. */
+  let downScrape = 0;
+  let backScrape = 0;
+  /** piapi_state_store_errors_total{operation="limit_check"} as piapi exported it at downScrape. */
+  let limitCheckErrors = 0;
   /** Opened to let the held streams finish. */
   const hold: Gate = createGate();
   /** Timestamp (Unix s) of the scrape that saw the held requests in flight. */
   let heldScrape = 0;
-  /** When the traffic was over and Prometheus had scraped the result (ms). */
+  /** When the traffic was over and Prometheus had scraped the result (ms), and that scrape (Unix s). */
   let trafficDoneAt = 0;
+  let doneScrape = 0;
   const timings: string[] = [];
   let began = Date.now();
   const mark = (what: string) => timings.push(`${what}: ${((Date.now() - began) / 1000).toFixed(1)} s`);
@@ -538,6 +566,38 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
     );
   const viaMessages = (marker: string) =>
     call('/v1/messages', { model: MESSAGES_MODEL, max_tokens: 64, stream: true, messages: [{ role: 'user', content: marker }] });
+  /** A pass-through JSON request of the limited user. */
+  const limitedRequest = () =>
+    call(
+      '/piapi/cc/v1/messages',
+      { model: PASS_MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'limited user' }] },
+      { 'anthropic-version': '2023-06-01', 'x-api-key': LIMITED_KEY },
+    );
+
+  /**
+   * LIMITED_BURST requests at once from the user allowed LIMITED_RPM a minute. Its window starts
+   * with its first request and lasts a minute: at most LIMITED_RPM of a burst get through, and
+   * none of the next burst within that minute. Returns how many were refused.
+   */
+  async function limitedBurst(round: number): Promise<number> {
+    const results = await Promise.all(Array.from({ length: LIMITED_BURST }, limitedRequest));
+    const refused = results.filter((r) => r.status === 429);
+    const wrong = results.filter((r) => r.status !== 429 && r.status !== 200);
+    expect(wrong.map((r) => `round ${round}, limited user: ${r.status} ${r.text.slice(0, 300)}`)).toEqual([]);
+    expect(refused.length, `round ${round}: refusals of ${LIMITED_BURST} requests at ${LIMITED_RPM}/min`).toBeGreaterThanOrEqual(
+      LIMITED_BURST - LIMITED_RPM,
+    );
+    for (const r of refused) {
+      const { error } = JSON.parse(r.text) as { error: { type: string; message: string } };
+      expect(error.type).toBe('rate_limit_error');
+      expect(error.message).toContain(`requestsPerMinute (${LIMITED_RPM}) reached for user "${LIMITED_USER}"`);
+    }
+    refusedInAll += refused.length;
+    return refused.length;
+  }
+
+  /** The value of a series of piapi's own exposition (what the next scrape will see). */
+  const exposed = async (name: string, labels: Record<string, string> = {}) => exposedValue(await gatewayMetrics(), name, labels);
 
   type Sent = [Promise<{ path: string; status: number; text: string }>, string, string];
 
@@ -604,6 +664,14 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
       return;
     }
     mark('prometheus installed');
+    const redisLookup = ensureRedisServer();
+    if (redisLookup.skipReason !== undefined) {
+      skipReason = redisLookup.skipReason;
+      console.warn(`skipping the dashboard truth test: ${skipReason}`);
+      return;
+    }
+    redis = await TestRedis.start();
+    mark('redis started');
     process.once('exit', killAllOnExit);
     dir = await mkdtemp(join(tmpdir(), 'piapi-dashboard-truth-'));
 
@@ -641,7 +709,12 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
           llm: { provider: 'anthropic', api: 'anthropic-messages', baseUrl: anthropic.url, defaultModel: 'claude-default-unused' },
         },
       ],
-      users: [{ name: USER, apiKey: USER_KEY, providerName: PROVIDER, providerKeyName: 'main' }],
+      // Limit counters in Redis, so its health shows in the limits row.
+      state: { redis: { url: redis.url, commandTimeoutMs: REDIS_TIMEOUT_MS, onError: 'allow' } },
+      users: [
+        { name: USER, apiKey: USER_KEY, providerName: PROVIDER, providerKeyName: 'main' },
+        { name: LIMITED_USER, apiKey: LIMITED_KEY, providerName: PROVIDER, providerKeyName: 'main', limits: { requestsPerMinute: LIMITED_RPM } },
+      ],
     });
     await writeFile(join(dir, 'config.yaml'), configText);
     gateway = await spawnGateway(join(dir, 'config.yaml'), { PIAPI_SHUTDOWN_DELAY_MS: '0' });
@@ -669,7 +742,7 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
       reloadRound(1),
     ]);
     for (const result of startUp) if (result.status === 'rejected') throw result.reason;
-    await send(fastTraffic());
+    await Promise.all([send(fastTraffic()), limitedBurst(1).then((n) => (refusedRound1 = n))]);
     await settled();
     mark('round 1 sent');
 
@@ -694,12 +767,35 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
     );
 
     // Round 2 moves every series round 1 created (and Prometheus has scraped), so rates are > 0.
-    await Promise.all([send(fastTraffic()), send(slowTraffic()), reloadRound(2)]);
+    await Promise.all([send(fastTraffic()), send(slowTraffic()), reloadRound(2), limitedBurst(2)]);
     mark('round 2 sent');
     await settled();
-    await prometheus!.scrapeAfter(Date.now(), 'traffic round 2');
+    expect(await exposed('piapi_rate_limited_total', { user: LIMITED_USER, limit: 'requestsPerMinute' })).toBe(refusedInAll);
+    expect(await exposed('piapi_state_store_up')).toBe(1);
+    doneScrape = await prometheus!.scrapeAfter(Date.now(), 'traffic round 2');
     trafficDoneAt = Date.now();
     mark('traffic done and scraped');
+
+    // The state store outage: Redis stops answering but keeps its connection (SIGSTOP). The
+    // limited user's next request waits commandTimeoutMs for its limit check, which fails (a
+    // limit_check error), the store is marked down, and onError: allow serves the request.
+    redis.pause();
+    try {
+      const during = await limitedRequest();
+      expect(during.status, `limited user while Redis is stalled (onError: allow): ${during.text.slice(0, 300)}`).toBe(200);
+      await until(async () => (await exposed('piapi_state_store_up')) === 0, 15_000);
+      limitCheckErrors = await exposed('piapi_state_store_errors_total', { operation: 'limit_check' });
+      expect(limitCheckErrors).toBeGreaterThan(0);
+      downScrape = await prometheus!.scrapeAfter(Date.now(), 'Redis stalled');
+      mark('state store down and scraped');
+    } finally {
+      redis.resume();
+    }
+    await until(async () => (await exposed('piapi_state_store_up')) === 1, 15_000).catch((err: unknown) => {
+      throw new Error(`piapi did not see Redis back:\n${gateway!.output().slice(-2000)}`, { cause: err });
+    });
+    backScrape = await prometheus!.scrapeAfter(Date.now(), 'Redis back');
+    mark('state store back and scraped');
   }, 600_000);
 
   afterAll(async () => {
@@ -710,7 +806,7 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
     const results = await Promise.allSettled(stops);
     killAllOnExit();
     process.removeListener('exit', killAllOnExit);
-    await Promise.allSettled([anthropic?.close(), responses?.close()]);
+    await Promise.allSettled([anthropic?.close(), responses?.close(), redis?.stop()]);
     if (dir) await rm(dir, { recursive: true, force: true });
     mark('stopped');
     console.info(`dashboard truth timings: ${timings.join(', ')}`);
@@ -791,8 +887,61 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
     const query = panelQueries.find((q) => q.source === 'panel "Config reloads" A');
     expect(query, 'panel "Config reloads" A').toBeDefined();
     const samples = await prometheus!.query(query!.promql, heldScrape);
-    const shown = Object.fromEntries(samples.map((s) => [s.metric.result, s.value > 0]));
-    expect(shown, `${query!.source} at ${heldScrape}:\n${query!.promql}\n${describeSamples(samples)}`).toEqual({ success: true, failure: true });
+    // Exactly one each: a series new in the window counts its value once, not also its increase.
+    const shown = Object.fromEntries(samples.map((s) => [s.metric.result, s.value]));
+    expect(shown, `${query!.source} at ${heldScrape}:\n${query!.promql}\n${describeSamples(samples)}`).toEqual({ success: 1, failure: 1 });
+  });
+
+  it('shows a user\'s first refusals in "Refused requests by user and limit", and only the limited user', async (ctx) => {
+    ctx.skip(skipReason !== undefined, skipReason);
+    // At the held scrape the limited user's refusal series had appeared in round 1 at its full
+    // count (one scrape earlier at most), a step increase() alone cannot see; the panel shows
+    // that count, neither less nor more.
+    const query = panelQueries.find((q) => q.source === 'panel "Refused requests by user and limit" A');
+    expect(query, 'panel "Refused requests by user and limit" A').toBeDefined();
+    const samples = await prometheus!.query(query!.promql, heldScrape);
+    const described = `${query!.source} at ${heldScrape}:\n${query!.promql}\n${describeSamples(samples)}`;
+    expect(samples.map((s) => `${s.metric.user} ${s.metric.limit}`), described).toEqual([`${LIMITED_USER} requestsPerMinute`]);
+    expect(samples[0].value, described).toBe(refusedRound1);
+    // After round 2 (the series still new in the window): every refusal, each counted once.
+    const after = await prometheus!.query(query!.promql, doneScrape);
+    expect(after.map((s) => s.value), `${query!.source} at ${doneScrape}:\n${describeSamples(after)}`).toEqual([refusedInAll]);
+  });
+
+  it('shows the state store up, down while Redis stalls, and up again in "State store up"', async (ctx) => {
+    ctx.skip(skipReason !== undefined, skipReason);
+    const query = panelQueries.find((q) => q.source === 'panel "State store up" A');
+    expect(query, 'panel "State store up" A').toBeDefined();
+    const shown: Record<string, number[]> = {};
+    for (const [when, time] of [['traffic', heldScrape], ['stalled', downScrape], ['back', backScrape]] as const) {
+      shown[when] = (await prometheus!.query(query!.promql, time)).map((s) => s.value);
+    }
+    expect(shown, query!.promql).toEqual({ traffic: [1], stalled: [0], back: [1] });
+  });
+
+  it('shows the outage\'s failed limit check in "State store errors by operation", and none before', async (ctx) => {
+    ctx.skip(skipReason !== undefined, skipReason);
+    const query = panelQueries.find((q) => q.source === 'panel "State store errors by operation" A');
+    expect(query, 'panel "State store errors by operation" A').toBeDefined();
+    const before = await prometheus!.query(query!.promql, heldScrape);
+    expect(before.filter((s) => s.value > 0), `${query!.promql} at ${heldScrape}:\n${describeSamples(before)}`).toEqual([]);
+    const during = await prometheus!.query(query!.promql, downScrape);
+    const failed = during.find((s) => s.metric.operation === 'limit_check');
+    expect(failed?.value, `${query!.promql} at ${downScrape}:\n${describeSamples(during)}`).toBe(limitCheckErrors);
+  });
+
+  it('PiapiStateStoreDown selects the replica while Redis stalls, and nothing while it answers', async (ctx) => {
+    ctx.skip(skipReason !== undefined, skipReason);
+    const rule = alertQueries().find((q) => q.source === 'alert PiapiStateStoreDown');
+    expect(rule, 'alert PiapiStateStoreDown in alerts.yaml').toBeDefined();
+    const instance = new URL(gateway!.url).host;
+    const at = async (time: number) => (await prometheus!.query(rule!.expr, time)).map((s) => `${s.metric.job} ${s.metric.instance}`);
+    // Whether it fires also needs `for:` (minutes); its expression must pick the replica out.
+    expect({ traffic: await at(heldScrape), stalled: await at(downScrape), back: await at(backScrape) }, rule!.expr).toEqual({
+      traffic: [],
+      stalled: [`${JOB} ${instance}`],
+      back: [],
+    });
   });
 
   it("warns about a replica's first failed config reload (PiapiConfigReloadFailing)", async (ctx) => {
