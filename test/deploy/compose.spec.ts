@@ -1,5 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { posix } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
 import { Redis } from 'ioredis';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,6 +194,7 @@ describe('the compose Redis service and piapi on a real redis-server', () => {
   let port = 0;
   let gw: TestGateway | undefined;
   let client: Redis | undefined;
+  let dir: string | undefined;
   const savedRedisUrl = process.env.REDIS_URL;
 
   beforeAll(async () => {
@@ -203,7 +206,9 @@ describe('the compose Redis service and piapi on a real redis-server', () => {
     port = await freePort();
     // The service's command as compose runs it, on a free port of 127.0.0.1 instead of 6379.
     const [binary, ...args] = redis.command!;
-    server = spawn(binary, [...args, '--port', String(port), '--bind', '127.0.0.1'], { stdio: 'ignore' });
+    // In a directory of its own: were the command to turn persistence on, its files land there.
+    dir = mkdtempSync(join(tmpdir(), 'piapi-compose-redis-'));
+    server = spawn(binary, [...args, '--port', String(port), '--bind', '127.0.0.1'], { stdio: 'ignore', cwd: dir });
     client = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1, retryStrategy: (n) => (n > 50 ? null : 100) });
     client.on('error', () => undefined);
     await eventually(async () => (await client!.ping().catch(() => '')) === 'PONG', 10_000);
@@ -217,6 +222,7 @@ describe('the compose Redis service and piapi on a real redis-server', () => {
       server.kill('SIGKILL');
       await exited;
     }
+    if (dir) rmSync(dir, { recursive: true, force: true });
     if (savedRedisUrl === undefined) delete process.env.REDIS_URL;
     else process.env.REDIS_URL = savedRedisUrl;
   });
