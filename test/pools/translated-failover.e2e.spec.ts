@@ -33,14 +33,14 @@ function keysSeen(fake: ProviderFake, keyOf: (r: RecordedRequest) => string | un
   return fake.requests.map(keyOf);
 }
 
-async function start(o: { cooldownMs?: number; http?: string } = {}): Promise<TestGateway> {
+async function start(o: { cooldownMs?: number; http?: string; extraKeys?: string; members?: string } = {}): Promise<TestGateway> {
   gw = await startTestGateway(`
 ${o.http ?? ''}
 providers:
   - name: claude
-    apiKeys: { k1: ${KEYS.k1}, k2: ${KEYS.k2}, k3: ${KEYS.k3} }
+    apiKeys: { k1: ${KEYS.k1}, k2: ${KEYS.k2}, k3: ${KEYS.k3}${o.extraKeys ?? ''} }
     keyPools:
-      team: { keys: [k1, k2, k3], strategy: fill-first, cooldownMs: ${o.cooldownMs ?? 60000} }
+      team: { keys: [${o.members ?? 'k1, k2, k3'}], strategy: fill-first, cooldownMs: ${o.cooldownMs ?? 60000} }
     llm: { provider: anthropic, api: anthropic-messages, baseUrl: ${anthropicFake.url}, defaultModel: claude-test }
 users:
   - { name: Alice, apiKey: ${USER}, providerName: claude, providerKeyName: team }
@@ -151,6 +151,16 @@ describe('key pool failover on /v1/messages', () => {
     const message = await anthropic().messages.create(ask);
     expect(message.content[0]).toMatchObject({ text: 'answer from k2' });
     expect(keysSeen(anthropicFake, anthropicKey)).toEqual(['k1', 'k2']);
+  });
+
+  it('skips an OAuth member whose credentials cannot be read, and counts it as an attempt', async () => {
+    await start({ extraKeys: ', gone: { oauth: anthropic, credentialsFile: /nonexistent/piapi/gone.json }', members: 'gone, k2' });
+
+    const message = await anthropic().messages.create(ask);
+    expect(message.content[0]).toMatchObject({ text: 'answer from k2' });
+    expect(keysSeen(anthropicFake, anthropicKey)).toEqual(['k2']);
+    expect(await firstLogLine()).toMatchObject({ provider_key: 'k2', attempts: 2 });
+    expect(valueOf(await metrics(), 'piapi_upstream_attempts_total{service_type="messages",provider="claude",key="gone",outcome="key_unavailable"}')).toBe(1);
   });
 
   it('answers a 400 as it is: the request is at fault, not the key', async () => {
