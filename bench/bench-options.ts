@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const ITEMS = ['json', 'sse', 'messages', 'memory', 'config'] as const;
+export const ITEMS = ['json', 'sse', 'messages', 'responses', 'memory', 'config'] as const;
 export type ItemId = (typeof ITEMS)[number];
 
 export interface BenchOptions {
@@ -36,7 +36,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --warmup <s>        warm-up seconds before each cell (default 3; --quick 0.5)
   --connections <n>   concurrent connections of the load generator (default 32)
   --rounds <n>        split each cell into n rounds, the columns taking turns (default 3; --quick 1)
-  --only <items>      comma-separated items: 1|json, 2|sse, 3|messages, 4|memory, 5|config (default all)
+  --only <items>      comma-separated items: 1|json, 2|sse, 3|messages, 4|memory, 5|config, 6|responses (default all)
   --quick             short smoke run: 1 s cells, 100 probes, 100 streams held 3 s, fewer lookups
   --probe <n>         sequential requests per column for latency / first byte (default 1000)
   --streams <n>       item 4: concurrent SSE streams (default 1000)
@@ -92,7 +92,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   };
 }
 
-const ITEM_NUMBERS: Readonly<Record<string, ItemId>> = { 1: 'json', 2: 'sse', 3: 'messages', 4: 'memory', 5: 'config' };
+const ITEM_NUMBERS: Readonly<Record<string, ItemId>> = { 1: 'json', 2: 'sse', 3: 'messages', 4: 'memory', 5: 'config', 6: 'responses' };
 
 function parseItems(only: string[] | undefined): ReadonlySet<ItemId> {
   if (!only) return new Set(ITEMS);

@@ -5,6 +5,8 @@ import { LIMITED_KEY } from './servers/passthrough-payloads.js';
 export const PASSTHROUGH_USER_KEY = userKey(0);
 /** The piapi key of the Claude Code user, bound to the Codex provider's JWT. */
 export const MESSAGES_USER_KEY = 'piapi-bench-claude-code-user';
+/** The piapi key of the Codex user, bound to the Anthropic provider. */
+export const RESPONSES_USER_KEY = 'piapi-bench-codex-user';
 
 export interface GatewayConfigSpec {
   /** Pass-through users on the `bench` provider; half with `apiKey`, half with `apiKeyHash`. */
@@ -13,6 +15,8 @@ export interface GatewayConfigSpec {
   upstreamUrl?: string;
   /** The fake Codex backend for `/v1/messages`, and the (fake) ChatGPT OAuth JWT for it. */
   codex?: { url: string; jwt: string };
+  /** The fake Anthropic upstream for `/v1/responses`, and the Codex model name mapped to it. */
+  anthropic?: { url: string; codexModel: string };
   /**
    * Every limit set for every user (high enough that none refuses) and counted in this Redis: the
    * cost of limits on, with every check the gateway makes.
@@ -58,6 +62,13 @@ export function gatewayConfigYaml(spec: GatewayConfigSpec): string {
       `    llm: { provider: openai-codex, api: openai-codex-responses, baseUrl: "${spec.codex.url}", defaultModel: gpt-5.1-codex-mini }`,
     );
   }
+  if (spec.anthropic) {
+    lines.push(
+      '  - name: claude',
+      '    apiKeys: { main: bench-anthropic-key-not-a-secret }',
+      `    llm: { provider: anthropic, api: anthropic-messages, baseUrl: "${spec.anthropic.url}", defaultModel: claude-sonnet-4-5 }`,
+    );
+  }
   lines.push('users:');
   for (let i = 0; i < spec.users; i++) {
     const key = i % 2 === 0 ? `apiKey: ${userKey(i)}` : `apiKeyHash: "sha256:${sha256(userKey(i))}"`;
@@ -66,6 +77,11 @@ export function gatewayConfigYaml(spec: GatewayConfigSpec): string {
   if (spec.codex) {
     lines.push(`  - { name: claude-code, apiKey: ${MESSAGES_USER_KEY}, providerName: codex, providerKeyName: account }`);
     lines.push('models:', '  default: gpt-5.1-codex-mini');
+  }
+  if (spec.anthropic) {
+    lines.push(`  - { name: codex, apiKey: ${RESPONSES_USER_KEY}, providerName: claude, providerKeyName: main }`);
+    if (!spec.codex) lines.push('models:');
+    lines.push(`  ${spec.anthropic.codexModel}: { model: claude-sonnet-4-5, reasoning: { low: low, medium: medium, high: high, default: medium } }`);
   }
   return `${lines.join('\n')}\n`;
 }

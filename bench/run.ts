@@ -9,6 +9,7 @@ import { configScaleItem } from './items/config-scale.item.js';
 import { memoryItem } from './items/memory.item.js';
 import { messagesItem } from './items/messages.item.js';
 import { passthroughJsonItem, passthroughSseItem } from './items/passthrough.item.js';
+import { responsesItem } from './items/responses.item.js';
 import { renderItem, renderTargets, type ItemReport } from './report/bench-report.js';
 
 /** `npm run bench`: starts its own upstreams and gateways on 127.0.0.1 and prints one report. */
@@ -17,6 +18,7 @@ const RUNNERS: Record<ItemId, (ctx: BenchContext) => Promise<ItemReport>> = {
   json: passthroughJsonItem,
   sse: passthroughSseItem,
   messages: messagesItem,
+  responses: responsesItem,
   memory: memoryItem,
   config: configScaleItem,
 };
