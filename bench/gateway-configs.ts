@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LIMITED_KEY } from './servers/passthrough-payloads.js';
 
 /** The piapi key the pass-through load sends: user 0 of every config. */
 export const PASSTHROUGH_USER_KEY = userKey(0);
@@ -17,6 +18,12 @@ export interface GatewayConfigSpec {
    * cost of limits on, with every check the gateway makes.
    */
   limitsRedisUrl?: string;
+  /**
+   * Pass-through users bound to a key pool instead of one key: `three` keys taking turns
+   * (round-robin, none failing), or `failover`: a first key the upstream always refuses with 429
+   * and `retry-after: 0`, so every request is sent twice.
+   */
+  pool?: 'three' | 'failover';
 }
 
 /** Limits no bench load reaches: every check runs, none refuses. */
@@ -32,7 +39,15 @@ export function gatewayConfigYaml(spec: GatewayConfigSpec): string {
   const lines = ['logging: { level: info }', 'shutdownGraceMs: 2000'];
   if (spec.limitsRedisUrl) lines.push(`state: { redis: { url: "${spec.limitsRedisUrl}", keyPrefix: "bench:" } }`, `limits: ${UNREACHED_LIMITS}`);
   lines.push('providers:');
-  lines.push('  - name: bench', '    apiKeys: { main: bench-provider-key-not-a-secret }');
+  if (spec.pool === 'three') {
+    lines.push('  - name: bench', '    apiKeys: { main: bench-provider-key-not-a-secret, k2: bench-provider-key-two, k3: bench-provider-key-three }');
+    lines.push('    keyPools: { team: { keys: [main, k2, k3], strategy: round-robin } }');
+  } else if (spec.pool === 'failover') {
+    lines.push('  - name: bench', `    apiKeys: { limited: ${LIMITED_KEY}, main: bench-provider-key-not-a-secret }`);
+    lines.push('    keyPools: { team: { keys: [limited, main], strategy: fill-first } }');
+  } else {
+    lines.push('  - name: bench', '    apiKeys: { main: bench-provider-key-not-a-secret }');
+  }
   if (spec.upstreamUrl) {
     lines.push('    services:', `      - { type: cx, baseUrl: "${spec.upstreamUrl}", auth: { mode: header, name: Authorization, prefix: "Bearer " } }`);
   }
@@ -46,7 +61,7 @@ export function gatewayConfigYaml(spec: GatewayConfigSpec): string {
   lines.push('users:');
   for (let i = 0; i < spec.users; i++) {
     const key = i % 2 === 0 ? `apiKey: ${userKey(i)}` : `apiKeyHash: "sha256:${sha256(userKey(i))}"`;
-    lines.push(`  - { name: user-${String(i).padStart(6, '0')}, ${key}, providerName: bench, providerKeyName: main }`);
+    lines.push(`  - { name: user-${String(i).padStart(6, '0')}, ${key}, providerName: bench, providerKeyName: ${spec.pool ? 'team' : 'main'} }`);
   }
   if (spec.codex) {
     lines.push(`  - { name: claude-code, apiKey: ${MESSAGES_USER_KEY}, providerName: codex, providerKeyName: account }`);

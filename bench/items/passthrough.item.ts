@@ -10,7 +10,7 @@ import { JSON_RESPONSE_BYTES, PASSTHROUGH_REQUEST_BODY, SSE_EVENTS } from '../se
 
 interface Column {
   /** `piapi (against)`: the piapi of the `--against` checkout. */
-  name: 'direct' | 'bare proxy' | 'piapi' | typeof LIMITS_COLUMN | 'piapi (against)';
+  name: 'direct' | 'bare proxy' | 'piapi' | typeof LIMITS_COLUMN | typeof POOL_COLUMN | typeof FAILOVER_COLUMN | 'piapi (against)';
   /** The process the client talks to. */
   server: BenchProcess;
   pathPrefix: string;
@@ -24,6 +24,10 @@ interface Cell {
 
 /** piapi with every limit set for every user, counted in a real Redis. */
 const LIMITS_COLUMN = 'piapi (limits + Redis)';
+/** piapi with every user bound to a pool of 3 keys (round-robin, none failing). */
+const POOL_COLUMN = 'piapi (pool of 3)';
+/** piapi with a pool whose first key always answers 429 (retry-after 0): every request fails over once. */
+const FAILOVER_COLUMN = 'piapi (pool, failover)';
 
 const HEADERS = { 'content-type': 'application/json', authorization: `Bearer ${PASSTHROUGH_USER_KEY}` };
 
@@ -36,8 +40,11 @@ export async function passthroughJsonItem(ctx: BenchContext): Promise<ItemReport
   );
   const [direct, bare, piapi] = cells;
   const limited = cells.find((c) => c.column.name === LIMITS_COLUMN)!;
+  const pool = cells.find((c) => c.column.name === POOL_COLUMN)!;
+  const failover = cells.find((c) => c.column.name === FAILOVER_COLUMN)!;
   const against = cells.find((c) => c.column.name === 'piapi (against)');
   const added = (cell: Cell) => probeSummary(cell.probe.totalMs).medianMs - probeSummary(direct.probe.totalMs).medianMs;
+  const p99 = (cell: Cell) => probeSummary(cell.probe.totalMs).p99Ms;
   return {
     title: 'Item 1 — pass-through, non-streaming (POST small JSON → 1 KB JSON)',
     tables: [
@@ -70,9 +77,17 @@ export async function passthroughJsonItem(ctx: BenchContext): Promise<ItemReport
       `piapi wrote ${fmt((await ctx.logBytes('passthrough')) / 1024)} KiB of JSON log lines so far (level info, one line per request)`,
       `${LIMITS_COLUMN}: every user has requestsPerMinute, concurrentRequests, tokensPerMinute and tokensPerDay set (none reached) and state.redis on a local redis-server 7.0 (Debian, persistence off); ${ratio(limited.load.rps, bare.load.rps)} the bare proxy, ${ratio(limited.load.rps, piapi.load.rps)} piapi without limits; added median latency vs direct ${signedMs(added(limited), 3)} (${signedMs(added(limited) - added(piapi), 3)} vs piapi without limits); CPU per request ${fmt(cpuPerRequestUs(limited.load, limited.column.server))} µs vs ${fmt(cpuPerRequestUs(piapi.load, piapi.column.server))} µs without limits`,
       `${LIMITS_COLUMN}: Redis processed ${fmt(redisCommandsPerRequest, 1)} commands per request (INFO total_commands_processed, the commands inside piapi's scripts included, over ${ctx.options.probeCount} sequential requests, each its own batch; under load one script call checks every admission of an event-loop turn, see RESULTS.md)`,
+      `${POOL_COLUMN}: every user bound to a pool of 3 keys (round-robin, no failures, cooldowns in process memory); ${ratio(pool.load.rps, bare.load.rps)} the bare proxy, ${ratio(pool.load.rps, piapi.load.rps)} piapi with one key; added median latency vs direct ${signedMs(added(pool), 3)} (${signedMs(added(pool) - added(piapi), 3)} vs one key); CPU per request ${fmt(cpuPerRequestUs(pool.load, pool.column.server))} µs vs ${fmt(cpuPerRequestUs(piapi.load, piapi.column.server))} µs with one key`,
+      `${FAILOVER_COLUMN}: the pool's first key always answers 429 with retry-after 0, so every request is sent twice (the 429 read and dropped, the body replayed to the second key): a failover adds ${signedMs(added(failover) - added(pool), 3)} to the unloaded median (${signedMs(p99(failover) - p99(pool), 3)} to its p99) over the pool without failures; under load ${ratio(failover.load.rps, pool.load.rps)} its throughput, CPU per client request ${fmt(cpuPerRequestUs(failover.load, failover.column.server))} µs`,
       ...againstNotes(piapi, against),
     ],
     targets: [
+      {
+        name: 'pass-through throughput vs bare proxy, pool of 3 keys',
+        measured: ratio(pool.load.rps, bare.load.rps),
+        goal: '≥ 0.80×',
+        pass: pool.load.rps >= 0.8 * bare.load.rps,
+      },
       {
         name: 'pass-through throughput vs bare proxy',
         measured: ratio(piapi.load.rps, bare.load.rps),
@@ -179,6 +194,10 @@ async function measureColumns(
     const redisUrl = (await ctx.redis()).url;
     const limited = await ctx.shared('piapi-limits', () => ctx.piapi('passthrough-limits', gatewayConfigYaml({ users: 10, upstreamUrl: upstream.url, limitsRedisUrl: redisUrl })));
     columns.push({ name: LIMITS_COLUMN, server: limited, pathPrefix: '/piapi/cx' });
+    const pooled = await ctx.shared('piapi-pool', () => ctx.piapi('passthrough-pool', gatewayConfigYaml({ users: 10, upstreamUrl: upstream.url, pool: 'three' })));
+    columns.push({ name: POOL_COLUMN, server: pooled, pathPrefix: '/piapi/cx' });
+    const failing = await ctx.shared('piapi-failover', () => ctx.piapi('passthrough-failover', gatewayConfigYaml({ users: 10, upstreamUrl: upstream.url, pool: 'failover' })));
+    columns.push({ name: FAILOVER_COLUMN, server: failing, pathPrefix: '/piapi/cx' });
   }
   if (ctx.options.against) {
     const against = await ctx.shared('piapi-against', () =>

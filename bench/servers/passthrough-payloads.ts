@@ -52,3 +52,6 @@ export function sseEvents(): string[] {
   );
   return out;
 }
+
+/** The provider key the pass-through upstream always rate-limits (with `retry-after: 0`). */
+export const LIMITED_KEY = 'bench-provider-key-limited';

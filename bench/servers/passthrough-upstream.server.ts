@@ -1,13 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { announceListening, loopbackUrl } from './bench-server-ipc.js';
-import { JSON_RESPONSE_BYTES, SSE_EVENTS, jsonResponseBody, sseEvents } from './passthrough-payloads.js';
+import { JSON_RESPONSE_BYTES, LIMITED_KEY, SSE_EVENTS, jsonResponseBody, sseEvents } from './passthrough-payloads.js';
 
 /**
  * The pass-through upstream: an OpenAI Responses-shaped API reduced to what costs a proxy
  * something. `/v1/json` → a 1 KB JSON body; `/v1/sse` → 100 SSE events, one write and one event
  * loop turn each (as a model streams them, never coalesced into one chunk); `/v1/hold` → an SSE
- * stream held open, an event every `intervalMs` (query), for the memory test.
+ * stream held open, an event every `intervalMs` (query), for the memory test. A request with
+ * the key LIMITED_KEY gets a 429 whose retry-after is 0 (the key pool failover column).
  */
 const json = jsonResponseBody();
 const events = sseEvents();
@@ -22,6 +23,12 @@ const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, noDel
 
 async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://upstream');
+  if (req.headers.authorization === `Bearer ${LIMITED_KEY}`) {
+    // A key pool's first key, always refused and free again at once: every request fails over.
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+    res.end('{"error":{"message":"rate limited (bench)","type":"rate_limit_exceeded"}}');
+    return;
+  }
   switch (url.pathname) {
     case '/v1/json':
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': JSON_RESPONSE_BYTES, 'x-request-id': 'req_upstream' });

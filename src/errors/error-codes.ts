@@ -6,6 +6,8 @@ export enum ErrorCode {
   NotFound = 'not_found',
   PayloadTooLarge = 'payload_too_large',
   UnsupportedMediaType = 'unsupported_media_type',
+  /** A WebSocket upgrade asked of an HTTP-only route. */
+  UpgradeRequired = 'upgrade_required',
   /** OpenAI's own code for a 429, which OpenAI clients know. */
   RateLimited = 'rate_limit_exceeded',
   Internal = 'internal',
@@ -32,6 +34,7 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   [ErrorCode.NotFound]: { status: 404, anthropicType: 'not_found_error', openaiType: 'invalid_request_error' },
   [ErrorCode.PayloadTooLarge]: { status: 413, anthropicType: 'request_too_large', openaiType: 'invalid_request_error' },
   [ErrorCode.UnsupportedMediaType]: { status: 415, anthropicType: 'invalid_request_error', openaiType: 'invalid_request_error' },
+  [ErrorCode.UpgradeRequired]: { status: 426, anthropicType: 'invalid_request_error', openaiType: 'invalid_request_error' },
   [ErrorCode.RateLimited]: { status: 429, anthropicType: 'rate_limit_error', openaiType: 'rate_limit_error' },
   [ErrorCode.Internal]: { status: 500, anthropicType: 'api_error', openaiType: 'server_error' },
   [ErrorCode.UpstreamUnreachable]: { status: 502, anthropicType: 'api_error', openaiType: 'server_error' },

@@ -25,7 +25,9 @@ import { RepeatedMemberParser } from './repeated-members.js';
 import { modelAliases, resolveModel } from './models/model-map.js';
 import { buildPiModel } from './models/pi-model-factory.js';
 import { SseResponse } from './sse-response.js';
-import { callUpstream, llmProvider, upstreamErrorReason, usageOf } from './pi-upstream.js';
+import { keyedUpstream, type KeyedUpstreamParts } from './keyed-upstream.js';
+import { KeyPoolService } from '../pools/pools.module.js';
+import { callUpstream, llmProvider, upstreamErrorReason, usageOf, withRetryAfter } from './pi-upstream.js';
 
 /** Silence after which an SSE stream gets a keep-alive (Anthropic sends `ping` events too). */
 function pingEveryMs(): number {
@@ -41,6 +43,8 @@ interface Call {
   model: Model<Api>;
   responseModel: string;
   events: AsyncIterable<AssistantMessageEvent>;
+  /** The upstream error response's `retry-after`, for a failure answered before the stream starts. */
+  retryAfterSeconds: (status?: number) => number | undefined;
   transcoder: TranscoderOptions;
 }
 
@@ -50,11 +54,16 @@ export class MessagesService implements OnModuleDestroy {
   /** Claude Code sends the same tools and system prompt with every turn: parsed once (repeated-members.ts). */
   private readonly members = new RepeatedMemberParser(new Set(['tools', 'system']), fitsDepth);
 
+  private readonly upstreamParts: KeyedUpstreamParts;
+
   constructor(
-    @Inject(PROVIDER_KEY_SOURCE) private readonly keys: ProviderKeySource,
+    @Inject(PROVIDER_KEY_SOURCE) keys: ProviderKeySource,
     private readonly metrics: MetricsService,
     private readonly conversations: ConversationLogs,
-  ) {}
+    pools: KeyPoolService,
+  ) {
+    this.upstreamParts = { keys, pools, metrics };
+  }
 
   async messages(req: AuthenticatedRequest, reply: FastifyReply): Promise<void> {
     const request = validateMessagesRequest(await readJsonBody(req.raw, req.config.http.maxBodyBytes, this.members));
@@ -73,6 +82,9 @@ export class MessagesService implements OnModuleDestroy {
     try {
       if (request.stream) await this.stream(call, reply, observe, abort.signal);
       else await this.single(call, reply, observe);
+    } catch (err) {
+      // Claude Code waits as long as a 429 or 503 says before it retries.
+      throw err instanceof GatewayError ? withRetryAfter(err, call.retryAfterSeconds(err.status)) : err;
     } finally {
       if (conversation && record) {
         try {
@@ -135,17 +147,25 @@ export class MessagesService implements OnModuleDestroy {
     facts.model = resolved.targetModel;
     const model = buildPiModel(provider, resolved.targetModel);
     const { context, options, emitThinking } = requestToContext(request, { model, reasoning: resolved.reasoning });
-    const key = await this.keys.resolve(user.key);
     const sessionId = req.headers['x-claude-code-session-id'];
-    const upstream = callUpstream({
+    const upstream = await keyedUpstream(this.upstreamParts, {
       config,
-      provider,
-      model,
-      context,
-      options,
-      apiKey: key.secret,
+      user,
+      serviceType: 'messages',
+      facts,
       signal,
-      ...(typeof sessionId === 'string' ? { sessionId } : {}),
+      call: (apiKey) =>
+        callUpstream({
+          config,
+          provider,
+          model,
+          context,
+          // A pool's next key is a better retry than the SDK's own on a limited key.
+          options: user.pool ? { ...options, maxRetries: 0 } : options,
+          apiKey,
+          signal,
+          ...(typeof sessionId === 'string' ? { sessionId } : {}),
+        }),
     });
     return {
       request,
@@ -155,6 +175,7 @@ export class MessagesService implements OnModuleDestroy {
       model,
       responseModel: resolved.responseModel,
       events: upstream.events,
+      retryAfterSeconds: upstream.retryAfterSeconds,
       transcoder: { model: resolved.responseModel, emitThinking, observedStatus: upstream.observedStatus },
     };
   }

@@ -5,6 +5,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { UpstreamErrorReason } from '../observability/metric-names.js';
 import { upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
 import { streamCodexResponses } from './codex/codex-responses.stream.js';
+import { originOf, recentErrorHead, watchErrorResponseHeads } from './error-response-heads.js';
 import { guardUpstream } from './upstream-guard.js';
 
 export interface UpstreamRequest {
@@ -23,8 +24,18 @@ export interface UpstreamCall {
   events: AsyncIterable<AssistantMessageEvent>;
   /** The upstream's HTTP status once its response began (Codex errors carry none in their message). */
   observedStatus: () => number | undefined;
-  /** The whole seconds of an upstream error response's `retry-after`, when it had one. */
-  retryAfterSeconds: () => number | undefined;
+  /** The whole seconds of the `retry-after` of the upstream's error response (of that status), when it had one. */
+  retryAfterSeconds: (status?: number) => number | undefined;
+  /** The headers of the upstream's error response (of that status), for cooldown hints. */
+  errorHeaders: (status?: number) => Readonly<Record<string, string>> | undefined;
+  /** An upstream error response's body, when the transport shows it (ChatGPT's usage_limit_reached). */
+  errorText: () => string | undefined;
+}
+
+/** What piapi's own transports (the Codex one) accept beyond pi-ai's options. */
+export interface TransportOptions extends SimpleStreamOptions {
+  /** The body of an error response, before it becomes the error's message. */
+  onErrorBody?: (text: string) => void;
 }
 
 /**
@@ -33,9 +44,12 @@ export interface UpstreamCall {
  * {@link guardUpstream}. A synchronous failure (e.g. "No API key") is a GatewayError.
  */
 export function callUpstream(req: UpstreamRequest): UpstreamCall {
+  watchErrorResponseHeads();
   const { config, provider, model } = req;
   let upstreamStatus: number | undefined;
   let retryAfter: number | undefined;
+  let errorHeaders: Record<string, string> | undefined;
+  let errorText: string | undefined;
   // Cancelled by the client going away, or by the guard when the upstream stalls. Not
   // AbortSignal.any(): Node pins a composite signal that has an abort listener (the SDKs add one
   // and never remove it) until it aborts, which leaked one per request.
@@ -53,7 +67,13 @@ export function callUpstream(req: UpstreamRequest): UpstreamCall {
       sessionId: req.sessionId ?? req.options.sessionId,
       onResponse: (response) => {
         upstreamStatus = response.status;
-        if (response.status >= 400) retryAfter = retryAfterSeconds(response.headers['retry-after']);
+        if (response.status >= 400) {
+          retryAfter = retryAfterSeconds(response.headers['retry-after']);
+          errorHeaders = response.headers;
+        }
+      },
+      onErrorBody: (text) => {
+        errorText = text;
       },
     });
     const events = guardUpstream(piEvents, {
@@ -63,7 +83,17 @@ export function callUpstream(req: UpstreamRequest): UpstreamCall {
       model,
       secrets: [req.apiKey],
     });
-    return { events, observedStatus: () => upstreamStatus, retryAfterSeconds: () => retryAfter };
+    // pi-ai's SDK providers drop an error response's headers: found again by key (error-response-heads.ts).
+    const origin = originOf(model.baseUrl);
+    const headOf = (status?: number) =>
+      errorHeaders ?? (status !== undefined && origin !== undefined ? recentErrorHead(origin, status, req.apiKey) : undefined);
+    return {
+      events,
+      observedStatus: () => upstreamStatus,
+      retryAfterSeconds: (status) => retryAfter ?? retryAfterSeconds(headOf(status)?.['retry-after']),
+      errorHeaders: headOf,
+      errorText: () => errorText,
+    };
   } catch (err) {
     throw upstreamErrorToGatewayError({ stopReason: 'error', errorMessage: err instanceof Error ? err.message : String(err) });
   }
@@ -85,7 +115,7 @@ export function withRetryAfter(error: GatewayError, seconds: number | undefined)
 }
 
 /** pi-ai's stream for the model's API; Codex goes through piapi's own transport (see its file). */
-function streamModel(model: Model<Api>, context: Context, options: SimpleStreamOptions): AsyncIterable<AssistantMessageEvent> {
+function streamModel(model: Model<Api>, context: Context, options: TransportOptions): AsyncIterable<AssistantMessageEvent> {
   return model.api === 'openai-codex-responses' ? streamCodexResponses(model, context, options) : streamSimple(model, context, options);
 }
 

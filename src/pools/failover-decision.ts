@@ -1,5 +1,7 @@
 import { ErrorCode } from '../errors/error-codes.js';
-import type { GatewayError } from '../errors/gateway-error.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { KeyPool } from '../config/gateway-config.js';
+import type { KeyAttempts } from './key-attempts.js';
 import type { KeyFailure } from './key-cooldown.js';
 
 /**
@@ -74,4 +76,34 @@ export function keyFailureOf(outcome: AttemptOutcome): KeyFailure | undefined {
     case 'error':
       return undefined;
   }
+}
+
+/**
+ * The outcome of a translated route's upstream stream that failed before its first output:
+ * by the upstream's HTTP status when known (pi-ai's SDK providers start the message with it;
+ * the Codex transport's status comes from its response hook), else by what the failure says
+ * (an Anthropic `overloaded_error` event after a 200, a connection refused, a timeout).
+ */
+export function outcomeOfTranslatedFailure(status: number | undefined, error: GatewayError): AttemptOutcome {
+  if (status !== undefined) return outcomeOfStatus(status);
+  switch (error.code) {
+    case ErrorCode.RateLimited:
+      return 'rate_limited';
+    case ErrorCode.Overloaded:
+      return 'overloaded';
+    case ErrorCode.Unavailable:
+      return 'server_error';
+    case ErrorCode.UpstreamError:
+      // Not a status, a timeout or a refused connection: possibly the request's own doing (a
+      // stream the target cannot produce); failing over would cool every key for one request.
+      return 'error';
+    default:
+      return outcomeOfError(error) ?? (error.status < 500 ? 'client_error' : 'error');
+  }
+}
+
+/** Every key of the pool cooling down: 429 with the soonest key's end of cooldown as `retry-after`. */
+export function allKeysCooling(pool: KeyPool, attempts: KeyAttempts, now: number): GatewayError {
+  const seconds = Math.max(1, Math.ceil((attempts.soonestFreeAt(now) - now) / 1000));
+  return new GatewayError(ErrorCode.RateLimited, `Every key of pool "${pool.name}" is cooling down; retry in ${seconds} s`, undefined, seconds);
 }

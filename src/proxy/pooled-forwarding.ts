@@ -7,8 +7,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { GatewayMetrics } from '../observability/gateway-metrics.js';
 import { requestFacts } from '../observability/request-facts.js';
 import { upstreamFreeAt } from '../pools/cooldown-hints.js';
-import { keyFailureOf, outcomeOfError, outcomeOfStatus, type AttemptOutcome } from '../pools/failover-decision.js';
-import type { KeyAttempts } from '../pools/key-attempts.js';
+import { allKeysCooling, keyFailureOf, outcomeOfError, outcomeOfStatus, type AttemptOutcome } from '../pools/failover-decision.js';
 import type { KeyPools } from '../pools/key-pools.js';
 import { replayPlan, type ReplayPlan } from '../pools/replay-decision.js';
 import type { ProviderKeySource, ResolvedProviderKey } from '../providers/provider-key.source.js';
@@ -62,7 +61,7 @@ export class PooledForwarding {
     let count = 0;
     for (;;) {
       const index = attempts.next(Date.now());
-      if (index === undefined) throw allCooling(pool, attempts);
+      if (index === undefined) throw allKeysCooling(pool, attempts, Date.now());
       const key = pool.keys[index];
       count++;
       facts.providerKey = key.name;
@@ -164,10 +163,4 @@ class AttemptBodies {
     if (this.plan === 'too_large' || !this.copy) return false;
     return this.copy.settled();
   }
-}
-
-function allCooling(pool: KeyPool, attempts: KeyAttempts): GatewayError {
-  const now = Date.now();
-  const seconds = Math.max(1, Math.ceil((attempts.soonestFreeAt(now) - now) / 1000));
-  return new GatewayError(ErrorCode.RateLimited, `Every key of pool "${pool.name}" is cooling down; retry in ${seconds} s`, undefined, seconds);
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Api, Model, ToolResultMessage } from '@mariozechner/pi-ai';
 import { describe, expect, it } from 'vitest';
+import { SUMMARY_REQUEST, summaryHandoff } from './compaction.js';
 import { effortSource, responsesToContext } from './request-to-context.js';
 import { encodeReasoning } from './reasoning-codec.js';
 import { validateResponsesRequest, type ResponsesRequest } from './responses-request.js';
@@ -140,5 +141,39 @@ describe('responsesToContext details', () => {
     expect(() => validateResponsesRequest({ ...base, input: 'x', previous_response_id: 'resp_1' })).toThrow(/^previous_response_id: not supported/);
     expect(() => validateResponsesRequest({ ...base, input: [{ type: 'message', role: 'robot', content: [] }] })).toThrow(/^input\.0\.role/);
     expect(() => validateResponsesRequest({ ...base, input: 'x', max_output_tokens: 'ten' })).toThrow(/^max_output_tokens/);
+  });
+});
+
+describe('responsesToContext on Codex remote compaction (recorded, built-in OpenAI provider)', () => {
+  it('asks the target for a handoff summary in place of the trigger, with the history and tools kept', () => {
+    const request = recorded('compaction-trigger');
+    expect(request.input.at(-1)).toEqual({ type: 'compaction_trigger' });
+    const { context } = responsesToContext(request, { model: model('anthropic-messages'), reasoning: undefined });
+    expect(context.messages.at(-1)).toMatchObject({ role: 'user', content: [{ type: 'text', text: SUMMARY_REQUEST }] });
+    expect(context.messages.at(-2)).toMatchObject({ role: 'assistant', content: [{ type: 'text', text: 'answer 2' }] });
+    expect(context.tools?.length).toBeGreaterThan(0);
+  });
+
+  it('gives the target the carried summary where the compaction item stands, then the new question', () => {
+    const request = recorded('after-compaction');
+    const { context } = responsesToContext(request, { model: model('openai-completions'), reasoning: undefined });
+    const texts = context.messages.map((m) => (typeof m.content === 'string' ? m.content : m.content.map((c) => (c.type === 'text' ? c.text : '')).join('')));
+    const handoff = texts.findIndex((t) => t.includes('SUMMARY-OF-EARLIER-WORK marker-77'));
+    expect(handoff).toBeGreaterThan(-1);
+    expect(texts[handoff]).toBe(summaryHandoff('SUMMARY-OF-EARLIER-WORK marker-77'));
+    expect(texts.slice(handoff + 1)).toEqual(['second question']);
+  });
+
+  it('drops a compaction item piapi did not make and a trigger that is not last', () => {
+    const request = validateResponsesRequest({
+      model: 'gpt-5.1-codex',
+      input: [
+        { type: 'compaction', encrypted_content: 'gAAAAABopenai-only' },
+        { type: 'compaction_trigger' },
+        { type: 'message', role: 'user', content: 'go on' },
+      ],
+    });
+    const { context } = responsesToContext(request, { model: model('anthropic-messages'), reasoning: undefined });
+    expect(context.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'go on' }], timestamp: 0 }]);
   });
 });

@@ -18,6 +18,7 @@ import type { AnthropicRequest, ToolChoice } from '../messages/anthropic/anthrop
 import { payloadPatcher } from '../messages/anthropic/payload-patch.js';
 import { toPiToolCallId } from '../messages/anthropic/request-to-context.js';
 import { encodeToolId, isAnthropicToolId } from '../messages/anthropic/tool-id-codec.js';
+import { decodeCompaction, SUMMARY_REQUEST, summaryHandoff } from './compaction.js';
 import { decodeReasoning } from './reasoning-codec.js';
 import type { InputContent, InputItem, ResponsesRequest } from './responses-request.js';
 import { ToolCatalog } from './tool-catalog.js';
@@ -137,7 +138,7 @@ class HistoryConverter {
 
   /** The messages; system and developer messages before the conversation starts go into `system`. */
   convert(items: InputItem[], system: string[]): Message[] {
-    for (const item of items) {
+    for (const [index, item] of items.entries()) {
       switch (item.type) {
         case 'message':
           if (item.role === 'system' || item.role === 'developer') {
@@ -175,6 +176,16 @@ class HistoryConverter {
         case 'function_call_output':
         case 'custom_tool_call_output':
           this.toolResult(item.call_id, item.output);
+          break;
+        case 'compaction': {
+          // OpenAI's own blobs cannot be read by anyone else: that history is lost to a translated target.
+          const summary = decodeCompaction(item.encrypted_content);
+          if (summary !== undefined) this.user([{ type: 'text', text: summaryHandoff(summary) }]);
+          break;
+        }
+        case 'compaction_trigger':
+          // Tools stay offered: Anthropic refuses a history with tool calls and no tools.
+          if (index === items.length - 1) this.user([{ type: 'text', text: SUMMARY_REQUEST }]);
           break;
       }
     }

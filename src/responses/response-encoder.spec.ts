@@ -1,6 +1,7 @@
 import type { AssistantMessageEvent } from '@mariozechner/pi-ai';
 import { describe, expect, it } from 'vitest';
 import { PiEvents, usage } from '../../test/fixtures/messages/pi-events.js';
+import { decodeCompaction } from './compaction.js';
 import { decodeReasoning } from './reasoning-codec.js';
 import { ResponsesEventEncoder, type EncoderOptions, type ResponsesStreamEvent } from './response-encoder.js';
 import { validateResponsesRequest } from './responses-request.js';
@@ -135,5 +136,62 @@ describe('ResponsesEventEncoder golden streams', () => {
     const cut = encode(new PiEvents().start().textStart(0).textDelta(0, 'par').events);
     expect(cut.at(-1)).toMatchObject({ type: 'response.failed', response: { error: { message: 'Upstream stream ended unexpectedly' } } });
     expect(cut.some((e) => e.type === 'response.completed')).toBe(false);
+  });
+});
+
+describe('ResponsesEventEncoder on a compaction request', () => {
+  const request = validateResponsesRequest({
+    model: 'gpt-5.1-codex',
+    input: [{ type: 'message', role: 'user', content: 'fix it' }, { type: 'compaction_trigger' }],
+    tools: TOOLS,
+    stream: true,
+  });
+
+  it('answers with exactly one compaction item carrying the summary, and nothing shown before the end', () => {
+    const pi = new PiEvents('anthropic-messages').start().textStart(0).textDelta(0, 'Notes: ').textDelta(0, 'parser fixed.').textEnd(0).done('stop', usage(900, 40));
+    const e = encoder({ request });
+    const perEvent = pi.events.map((event) => e.push(event));
+    expect(perEvent.slice(0, -1).every((out) => out.length === 0)).toBe(true);
+    const events = perEvent.at(-1)!;
+    expect(events.map((ev) => ev.type)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    const done = events[3].item as { type: string; encrypted_content: string };
+    expect(done.type).toBe('compaction');
+    expect(decodeCompaction(done.encrypted_content)).toBe('Notes: parser fixed.');
+    const response = e.result();
+    expect(response.output).toEqual([done]);
+    expect(response.usage).toMatchObject({ input_tokens: 900, output_tokens: 40 });
+  });
+
+  it('leaves out tool calls and thinking the target produced while summarizing', () => {
+    const pi = new PiEvents('anthropic-messages')
+      .start()
+      .thinkingStart(0)
+      .thinkingDelta(0, 'hmm')
+      .thinkingEnd(0, 'sig')
+      .textStart(1)
+      .textDelta(1, 'The summary.')
+      .textEnd(1)
+      .toolStart(2, 'toolu_1', 'exec_command')
+      .toolEnd(2, { cmd: 'ls' })
+      .done('toolUse');
+    const e = encoder({ request });
+    pi.events.forEach((event) => e.push(event));
+    const output = e.result().output;
+    expect(output.map((i) => i.type)).toEqual(['compaction']);
+    expect(decodeCompaction(output[0].encrypted_content as string)).toBe('The summary.');
+  });
+
+  it('fails a compaction without summary text instead of answering an empty item', () => {
+    const pi = new PiEvents('anthropic-messages').start().toolStart(0, 'toolu_1', 'exec_command').toolEnd(0, { cmd: 'ls' }).done('toolUse');
+    const e = encoder({ request });
+    const events = pi.events.flatMap((event) => e.push(event));
+    expect(events).toEqual([]);
+    expect(e.failure?.message).toMatch(/no summary/);
   });
 });

@@ -3,6 +3,7 @@ import type { AssistantMessage, AssistantMessageEvent, Usage } from '@mariozechn
 import { ErrorCode } from '../errors/error-codes.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import { upstreamErrorToGatewayError } from '../messages/anthropic/upstream-error.js';
+import { encodeCompaction, isCompactionRequest } from './compaction.js';
 import { encodeReasoning } from './reasoning-codec.js';
 import type { ResponsesRequest } from './responses-request.js';
 import type { ToolCatalog } from './tool-catalog.js';
@@ -85,8 +86,11 @@ export class ResponsesEventEncoder {
   private failedBeforeStart: GatewayError | undefined;
   private failedAfterStart: GatewayError | undefined;
   private api = '';
+  /** A compaction request (compaction.ts): the answer is one `compaction` item, nothing else. */
+  private readonly compaction: boolean;
 
   constructor(private readonly options: EncoderOptions) {
+    this.compaction = isCompactionRequest(options.request);
     this.id = options.ids ?? ((prefix) => `${prefix}${randomUUID().replaceAll('-', '')}`);
     const request = options.request;
     this.response = {
@@ -152,6 +156,11 @@ export class ResponsesEventEncoder {
     }
     const partial = event.type === 'done' ? event.message : event.partial;
     this.api = partial.api;
+    if (this.compaction) {
+      // The summary is needed whole to make the item; tool calls and thinking are not part of it.
+      if (event.type === 'done') this.completeCompaction(event.message, out);
+      return out;
+    }
     switch (event.type) {
       case 'start':
       case 'text_start':
@@ -371,6 +380,26 @@ export class ResponsesEventEncoder {
     this.response.output = this.output.filter((i) => i !== undefined);
     out.push(this.event(status === 'completed' ? 'response.completed' : 'response.incomplete', { response: this.snapshot() }));
     this.isFinished = true;
+  }
+
+  private completeCompaction(message: AssistantMessage, out: ResponsesStreamEvent[]): void {
+    const summary = message.content
+      .map((c) => (c.type === 'text' ? c.text : ''))
+      .join('')
+      .trim();
+    if (summary === '') {
+      // Codex fails the turn on anything but one compaction item: an error says why, an empty item would not.
+      this.fail({ stopReason: 'error', errorMessage: 'The target model wrote no summary for the compaction' }, out);
+      return;
+    }
+    this.ensureStarted(out);
+    const item: OutputItem = { id: this.id('cmp_'), type: 'compaction', encrypted_content: encodeCompaction(summary) };
+    const outputIndex = this.output.length;
+    this.output.push(item);
+    out.push(this.event('response.output_item.added', { output_index: outputIndex, item }));
+    out.push(this.event('response.output_item.done', { output_index: outputIndex, item }));
+    // A summary cut at max tokens is still a summary: Codex would fail the turn on `incomplete`.
+    this.complete('completed', message, out);
   }
 
   private fail(failed: Pick<AssistantMessage, 'errorMessage' | 'stopReason'> & Partial<AssistantMessage>, out: ResponsesStreamEvent[]): void {

@@ -54,7 +54,18 @@ export interface ReasoningItem {
   summary: { type: 'summary_text'; text: string }[];
 }
 
-export type InputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ToolOutputItem | ReasoningItem;
+/** A compacted history (compaction.ts): piapi's summary, or OpenAI's own blob, which no target can read. */
+export interface CompactionItem {
+  type: 'compaction';
+  encrypted_content: string;
+}
+
+/** Codex's request for a compaction (compaction.ts); meaningful only as the last item. */
+export interface CompactionTriggerItem {
+  type: 'compaction_trigger';
+}
+
+export type InputItem = MessageItem | FunctionCallItem | CustomToolCallItem | ToolOutputItem | ReasoningItem | CompactionItem | CompactionTriggerItem;
 
 export interface FunctionTool {
   type: 'function';
@@ -209,8 +220,14 @@ function inputItem(raw: unknown, at: string): InputItem | undefined {
       }
       return item;
     }
+    case 'compaction':
+    case 'compaction_summary':
+      // Codex's serde alias: older sessions stored the item under this name.
+      return typeof raw.encrypted_content === 'string' ? { type: 'compaction', encrypted_content: raw.encrypted_content } : undefined;
+    case 'compaction_trigger':
+      return { type: 'compaction_trigger' };
     default:
-      // item_reference, web_search_call, compaction, ...: nothing a translated target can use.
+      // item_reference, web_search_call, context_compaction, ...: nothing a translated target can use.
       return undefined;
   }
 }

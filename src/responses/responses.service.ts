@@ -11,6 +11,8 @@ import { resolveModel } from '../messages/models/model-map.js';
 import { buildPiModel } from '../messages/models/pi-model-factory.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { callUpstream, llmProvider, upstreamErrorReason, usageOf, withRetryAfter } from '../messages/pi-upstream.js';
+import { keyedUpstream, type KeyedUpstreamParts } from '../messages/keyed-upstream.js';
+import { KeyPoolService } from '../pools/pools.module.js';
 import { RepeatedMemberParser } from '../messages/repeated-members.js';
 import { SseResponse } from '../messages/sse-response.js';
 import { MetricsService } from '../observability/metrics.module.js';
@@ -32,11 +34,16 @@ export class ResponsesService {
   /** Codex sends the same tools and instructions with every turn: parsed once (repeated-members.ts). */
   private readonly members = new RepeatedMemberParser(new Set(['tools', 'instructions']), fitsDepth);
 
+  private readonly upstreamParts: KeyedUpstreamParts;
+
   constructor(
-    @Inject(PROVIDER_KEY_SOURCE) private readonly keys: ProviderKeySource,
+    @Inject(PROVIDER_KEY_SOURCE) keys: ProviderKeySource,
     private readonly metrics: MetricsService,
     private readonly conversations: ConversationLogs,
-  ) {}
+    pools: KeyPoolService,
+  ) {
+    this.upstreamParts = { keys, pools, metrics };
+  }
 
   async create(req: AuthenticatedRequest, reply: FastifyReply): Promise<void> {
     const body = await readJsonBody(req.raw, req.config.http.maxBodyBytes, this.members);
@@ -53,18 +60,25 @@ export class ResponsesService {
     facts.model = resolved.targetModel;
     const model = buildPiModel(provider, resolved.targetModel);
     const pi = responsesToContext(request, { model, reasoning: resolved.reasoning });
-    const key = await this.keys.resolve(user.key);
     const sessionHeader = req.headers['session-id'];
-    const upstream = callUpstream({
+    const upstream = await keyedUpstream(this.upstreamParts, {
       config: req.config,
-      provider,
-      model,
-      context: pi.context,
-      // Codex retries 429s and 5xx itself, honouring retry-after: it gets them as they come.
-      options: { ...pi.options, maxRetries: 0 },
-      apiKey: key.secret,
+      user,
+      serviceType: 'responses',
+      facts,
       signal: abort.signal,
-      ...(request.prompt_cache_key === undefined && typeof sessionHeader === 'string' ? { sessionId: sessionHeader } : {}),
+      call: (apiKey) =>
+        callUpstream({
+          config: req.config,
+          provider,
+          model,
+          context: pi.context,
+          // Codex retries 429s and 5xx itself, honouring retry-after: it gets them as they come.
+          options: { ...pi.options, maxRetries: 0 },
+          apiKey,
+          signal: abort.signal,
+          ...(request.prompt_cache_key === undefined && typeof sessionHeader === 'string' ? { sessionId: sessionHeader } : {}),
+        }),
     });
     const encoder = new ResponsesEventEncoder({
       model: resolved.responseModel,
@@ -88,7 +102,7 @@ export class ResponsesService {
       if (request.stream) await this.stream(upstream.events, encoder, reply, observe, abort.signal);
       else await this.single(upstream.events, encoder, reply, observe);
     } catch (err) {
-      throw err instanceof GatewayError ? withRetryAfter(err, upstream.retryAfterSeconds()) : err;
+      throw err instanceof GatewayError ? withRetryAfter(err, upstream.retryAfterSeconds(err.status)) : err;
     } finally {
       const conversation = this.conversations.for(req.config);
       if (conversation) {

@@ -44,6 +44,14 @@ describe('npm run bench --quick', () => {
     expect(run.stdout).toMatch(/^\| pass-through throughput vs bare proxy, limits \+ Redis on +\|/m);
   });
 
+  it('measures a pool of 3 keys and a pool whose first key always fails over, with what a failover adds', () => {
+    expect(run.stdout).toMatch(/^\| piapi \(pool of 3\) +\| +[\d,]+ \|.*\| 0 \/ 0 +\|$/m);
+    // Every request of the failover column was answered 200 by the second key.
+    expect(run.stdout).toMatch(/^\| piapi \(pool, failover\) +\| +[\d,]+ \|.*\| 0 \/ 0 +\|$/m);
+    expect(run.stdout).toMatch(/^- piapi \(pool, failover\): .* a failover adds [+-][\d.]+ ms to the unloaded median/m);
+    expect(run.stdout).toMatch(/^\| pass-through throughput vs bare proxy, pool of 3 keys +\|/m);
+  });
+
   it('measures the --against checkout as one more column, and compares the two', () => {
     expect(run.stdout).toMatch(/^\| piapi \(against\) +\| +[\d,]+ \|/m);
     expect(run.stdout).toMatch(/^- piapi vs piapi \(against\): [\d.]+× the throughput; CPU per request [\d.,]+ vs [\d.,]+ µs/m);

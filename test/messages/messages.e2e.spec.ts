@@ -160,7 +160,7 @@ describe('/v1/messages errors and side routes', () => {
   beforeAll(async () => {
     fake = await startOpenAIResponsesFake((req) => {
       const text = req.text();
-      if (text.includes('please-429')) return { httpError: { status: 429, body: { error: { message: 'slow down', type: 'rate_limit' } } } };
+      if (text.includes('please-429')) return { httpError: { status: 429, body: { error: { message: 'slow down', type: 'rate_limit' } }, headers: { 'retry-after': '1' } } };
       if (text.includes('please-400')) return { httpError: { status: 400, body: { error: { message: 'bad thing', type: 'invalid_request_error' } } } };
       if (text.includes('please-midstream')) return { text: ['partial'], streamError: { message: 'boom' } };
       return { text: ['ok'] };
@@ -198,6 +198,8 @@ users:
     const res = await post('/v1/messages?beta=true', { model: 'x', max_tokens: 10, stream: true, messages: [{ role: 'user', content: 'please-429' }] });
     expect(res.status).toBe(429);
     expect(JSON.parse(res.text)).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    // Claude Code waits as told: the OpenAI SDK under pi-ai drops the header, error-response-heads.ts finds it again.
+    expect(res.headers['retry-after']).toBe('1');
   }, 30_000);
 
   it('answers an upstream 400 with invalid_request_error and the upstream message', async () => {

@@ -133,6 +133,8 @@ users:
     const res = await post({ model: 'gpt-5.1-codex', input: 'please-429', stream: true });
     expect(res.status).toBe(429);
     expect(JSON.parse(res.text)).toMatchObject({ error: { type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null } });
+    // The Anthropic SDK under pi-ai drops the headers of a 429; error-response-heads.ts finds them again.
+    expect(res.headers['retry-after']).toBe('7');
     expect(fake.requests.length - before).toBe(1);
   });
 

@@ -12,6 +12,7 @@ import {
   type ThinkingLevel,
   type Tool,
 } from '@mariozechner/pi-ai';
+import type { TransportOptions } from '../pi-upstream.js';
 import { request, type Dispatcher } from 'undici';
 import { emptyAssistantMessage } from '../empty-message.js';
 import { convertResponsesMessages, convertResponsesTools, processResponsesStream, type ResponsesEvent } from './pi-ai-responses.js';
@@ -31,7 +32,7 @@ import { SseDecoder } from './sse-decoder.js';
  * provider, except that only retryable failures (429, 5xx, network) are retried: pi-ai also
  * retried a 400 three times, seven seconds in all.
  */
-export function streamCodexResponses(model: Model<Api>, context: Context, options: SimpleStreamOptions = {}): AssistantMessageEventStream {
+export function streamCodexResponses(model: Model<Api>, context: Context, options: TransportOptions = {}): AssistantMessageEventStream {
   const stream = createAssistantMessageEventStream();
   void run(model, context, options, stream);
   return stream;
@@ -66,7 +67,7 @@ interface CodexBody extends Record<string, unknown> {
   model: string;
 }
 
-async function run(model: Model<Api>, context: Context, options: SimpleStreamOptions, stream: AssistantMessageEventStream): Promise<void> {
+async function run(model: Model<Api>, context: Context, options: TransportOptions, stream: AssistantMessageEventStream): Promise<void> {
   const output = emptyAssistantMessage(model, 'stop');
   try {
     const apiKey = options.apiKey;
@@ -163,7 +164,7 @@ async function send(
   url: string,
   headers: Record<string, string>,
   body: Buffer,
-  options: SimpleStreamOptions,
+  options: TransportOptions,
 ): Promise<Dispatcher.ResponseData> {
   for (let attempt = 0; ; attempt++) {
     if (options.signal?.aborted) throw new Error('Request was aborted');
@@ -181,6 +182,7 @@ async function send(
     await options.onResponse?.({ status: response.statusCode, headers: flatHeaders(response.headers) }, model);
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
     const text = await response.body.text().catch(() => '');
+    options.onErrorBody?.(text);
     if (attempt < (options.maxRetries ?? MAX_RETRIES) && isRetryable(response.statusCode, text)) {
       await sleep(BASE_DELAY_MS * 2 ** attempt, options.signal);
       continue;
