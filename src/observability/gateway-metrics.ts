@@ -3,6 +3,7 @@ import type { GatewayConfig, LimitName } from '../config/gateway-config.js';
 import type { BoundHistogram, BoundValues, HistogramSeries, ValueSeries } from './bound-series.js';
 import type { TokenType, UpstreamErrorReason } from './metric-names.js';
 import type { TokenUsage } from './usage-tap.js';
+import type { Availability } from '../pools/pool-availability.js';
 
 /** prom-client's `nodejs_active_*_total` are gauges; `_total` is for counters only. */
 const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_resources_total', 'nodejs_active_handles_total', 'nodejs_active_requests_total'];
@@ -33,10 +34,13 @@ export interface GatewayMetricSet extends PerRequestMetrics {
   stateStoreErrors: Counter<'operation'>;
   upstreamAttempts: Counter<'service_type' | 'provider' | 'key' | 'outcome'>;
   providerKeyAvailable: Gauge<'provider' | 'key'>;
+  providerKeyCooldown: Gauge<'provider' | 'key'>;
+  keyPoolKeys: Gauge<'provider' | 'pool'>;
+  keyPoolAvailableKeys: Gauge<'provider' | 'pool'>;
 }
 
-/** A pool member's availability, read when /metrics is scraped. */
-export type KeyAvailabilitySource = () => Promise<readonly { provider: string; key: string; available: boolean }[]>;
+/** The pool members and pools of the running config, read when /metrics is scraped. */
+export type KeyAvailabilitySource = () => Promise<Availability>;
 
 /** What the gateway records; plain TypeScript over prom-client metric objects. */
 export class GatewayMetrics {
@@ -148,15 +152,30 @@ export class GatewayMetrics {
     this.m.upstreamAttempts.inc({ service_type: serviceType, provider, key, outcome });
   }
 
-  /** Where `piapi_provider_key_available` is read from at each scrape (the key pools of the running gateway). */
+  /**
+   * Where the key pool gauges (`piapi_provider_key_available`, `piapi_provider_key_cooldown_seconds`,
+   * `piapi_key_pool_keys`, `piapi_key_pool_available_keys`) are read from at each scrape.
+   */
   keyAvailability(source: KeyAvailabilitySource): void {
-    const gauge = this.m.providerKeyAvailable;
-    // prom-client calls a metric's `collect` before each read of it.
-    (gauge as Gauge<'provider' | 'key'> & { collect?: () => Promise<void> }).collect = async () => {
-      const keys = await source();
-      gauge.reset();
-      for (const { provider, key, available } of keys) gauge.set({ provider, key }, available ? 1 : 0);
+    // prom-client calls every metric's `collect` at once for a scrape: the four share one read
+    // of the cooldown store (one MGET per provider with Redis), not one each.
+    let reading: Promise<Availability> | undefined;
+    const read = () => {
+      reading ??= source().finally(() => (reading = undefined));
+      return reading;
     };
+    const collectInto = <L extends string>(gauge: Gauge<L>, fill: (a: Availability) => void) => {
+      (gauge as Gauge<L> & { collect?: () => Promise<void> }).collect = async () => {
+        const availability = await read();
+        gauge.reset();
+        fill(availability);
+      };
+    };
+    const { providerKeyAvailable, providerKeyCooldown, keyPoolKeys, keyPoolAvailableKeys } = this.m;
+    collectInto(providerKeyAvailable, (a) => a.keys.forEach(({ provider, key, available }) => providerKeyAvailable.set({ provider, key }, available ? 1 : 0)));
+    collectInto(providerKeyCooldown, (a) => a.keys.forEach(({ provider, key, cooldownSeconds }) => providerKeyCooldown.set({ provider, key }, cooldownSeconds)));
+    collectInto(keyPoolKeys, (a) => a.pools.forEach(({ provider, pool, keys }) => keyPoolKeys.set({ provider, pool }, keys)));
+    collectInto(keyPoolAvailableKeys, (a) => a.pools.forEach(({ provider, pool, availableKeys }) => keyPoolAvailableKeys.set({ provider, pool }, availableKeys)));
   }
 
   configLoaded(hash: string): void {

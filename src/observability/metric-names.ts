@@ -14,6 +14,9 @@ export const METRIC = {
   stateStoreErrors: 'piapi_state_store_errors_total',
   upstreamAttempts: 'piapi_upstream_attempts_total',
   providerKeyAvailable: 'piapi_provider_key_available',
+  providerKeyCooldown: 'piapi_provider_key_cooldown_seconds',
+  keyPoolKeys: 'piapi_key_pool_keys',
+  keyPoolAvailableKeys: 'piapi_key_pool_available_keys',
 } as const;
 
 /** 5 ms to 10 min: LLM calls are long. */

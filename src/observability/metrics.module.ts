@@ -46,9 +46,26 @@ export class MetricsService extends GatewayMetrics implements OnModuleInit {
     @InjectMetric(METRIC.stateStoreErrors) stateStoreErrors: Counter<'operation'>,
     @InjectMetric(METRIC.upstreamAttempts) upstreamAttempts: Counter<'service_type' | 'provider' | 'key' | 'outcome'>,
     @InjectMetric(METRIC.providerKeyAvailable) providerKeyAvailable: Gauge<'provider' | 'key'>,
+    @InjectMetric(METRIC.providerKeyCooldown) providerKeyCooldown: Gauge<'provider' | 'key'>,
+    @InjectMetric(METRIC.keyPoolKeys) keyPoolKeys: Gauge<'provider' | 'pool'>,
+    @InjectMetric(METRIC.keyPoolAvailableKeys) keyPoolAvailableKeys: Gauge<'provider' | 'pool'>,
     private readonly config: GatewayConfigService,
   ) {
-    super({ ...perRequest, upstreamErrors, configReloads, configInfo, conversationLogDropped, rateLimited, stateStoreUp, stateStoreErrors, upstreamAttempts, providerKeyAvailable });
+    super({
+      ...perRequest,
+      upstreamErrors,
+      configReloads,
+      configInfo,
+      conversationLogDropped,
+      rateLimited,
+      stateStoreUp,
+      stateStoreErrors,
+      upstreamAttempts,
+      providerKeyAvailable,
+      providerKeyCooldown,
+      keyPoolKeys,
+      keyPoolAvailableKeys,
+    });
   }
 
   onModuleInit(): void {
@@ -96,6 +113,11 @@ export class MetricsController extends PrometheusController {
     }),
     // A key is available to a replica only if every worker sees it so.
     makeGaugeProvider({ name: METRIC.providerKeyAvailable, help: '1 while a key pool member may be used, 0 while it cools down, by provider and key name.', labelNames: ['provider', 'key'], aggregator: 'min' }),
+    // ... and it is free again when the last worker's cooldown ends.
+    makeGaugeProvider({ name: METRIC.providerKeyCooldown, help: 'Seconds until a cooling key pool member may be used again (0 while available), by provider and key name.', labelNames: ['provider', 'key'], aggregator: 'max' }),
+    makeGaugeProvider({ name: METRIC.keyPoolKeys, help: 'Member keys of a key pool, by provider and pool name.', labelNames: ['provider', 'pool'], aggregator: 'max' }),
+    // The replica's figure is its worst worker's, as for piapi_provider_key_available.
+    makeGaugeProvider({ name: METRIC.keyPoolAvailableKeys, help: 'Member keys of a key pool not cooling down (0: its users are refused), by provider and pool name.', labelNames: ['provider', 'pool'], aggregator: 'min' }),
     MetricsService,
   ],
   exports: [MetricsService],

@@ -109,14 +109,18 @@ describe('KeyPools', () => {
     expect(next.attempts.soonestFreeAt(now())).toBe(now() + 3000);
   });
 
-  it('reports every pool member as available or cooling down', async () => {
-    const { config, pool, pools, first } = setup('fill-first');
+  it('reports every pool member as available or cooling down, and how many keys of each pool are available', async () => {
+    const { config, pool, pools, first, advance } = setup('fill-first');
     const { attempts, index } = await first();
     await pools.failed(config, pool, attempts, index!, 'limited', undefined);
-    expect(await pools.availability(config)).toEqual([
-      { provider: 'chatgpt', key: 'acct-1', available: false },
-      { provider: 'chatgpt', key: 'acct-2', available: true },
-      { provider: 'chatgpt', key: 'api', available: true },
-    ]);
+    advance(250);
+    expect(await pools.availability(config)).toEqual({
+      keys: [
+        { provider: 'chatgpt', key: 'acct-1', available: false, cooldownSeconds: 0.75 },
+        { provider: 'chatgpt', key: 'acct-2', available: true, cooldownSeconds: 0 },
+        { provider: 'chatgpt', key: 'api', available: true, cooldownSeconds: 0 },
+      ],
+      pools: [{ provider: 'chatgpt', pool: 'team', keys: 3, availableKeys: 2 }],
+    });
   });
 });

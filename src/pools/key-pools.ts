@@ -2,14 +2,9 @@ import type { GatewayConfig, KeyPool } from '../config/gateway-config.js';
 import type { RedisStateStore } from '../state/redis-state-store.js';
 import { MemoryCooldownStore, RedisCooldownStore, type CooldownStore } from './cooldown-store.js';
 import { KeyAttempts } from './key-attempts.js';
-import { afterFailure, isCooling, successClears, type KeyFailure } from './key-cooldown.js';
+import { afterFailure, successClears, type KeyFailure } from './key-cooldown.js';
 import { keyOrder } from './key-order.js';
-
-export interface KeyAvailability {
-  provider: string;
-  key: string;
-  available: boolean;
-}
+import { poolMembers, providerAvailability, type Availability } from './pool-availability.js';
 
 /**
  * The key pools of a gateway process: which key a request tries next, and what its attempts
@@ -62,18 +57,17 @@ export class KeyPools {
     if (cleared instanceof Promise) cleared.catch(() => undefined);
   }
 
-  /** Every pool member of the config, available (1) or cooling down (0), for `piapi_provider_key_available`. */
-  async availability(config: GatewayConfig): Promise<KeyAvailability[]> {
-    const out: KeyAvailability[] = [];
+  /** Every pool member and pool of the config, available or cooling down, for /metrics (pool-availability.ts). */
+  async availability(config: GatewayConfig): Promise<Availability> {
+    const out: Availability = { keys: [], pools: [] };
     const store = this.store(config);
     const now = this.now();
     for (const provider of config.providers.values()) {
-      const members = new Set<string>();
-      for (const pool of provider.keyPools?.values() ?? []) for (const key of pool.keys) members.add(key.name);
-      if (members.size === 0) continue;
-      const names = [...members];
-      const records = await store.read(provider.name, names, now);
-      names.forEach((key, i) => out.push({ provider: provider.name, key, available: !isCooling(records[i], now) }));
+      const members = poolMembers(provider);
+      if (members.length === 0) continue;
+      const { keys, pools } = providerAvailability(provider, members, await store.read(provider.name, members, now), now);
+      out.keys.push(...keys);
+      out.pools.push(...pools);
     }
     return out;
   }

@@ -77,7 +77,7 @@ describe('piapi start', () => {
 });
 
 describe('every command', () => {
-  const commands = [['start'], ['ui'], ['login'], ['code'], ['codex'], ['env'], ['keys', 'new'], ['config', 'validate']];
+  const commands = [['start'], ['ui'], ['login'], ['code'], ['codex'], ['env'], ['keys', 'new'], ['keys', 'status'], ['config', 'validate']];
   for (const command of commands) {
     it(`explains itself with piapi ${command.join(' ')} --help`, async () => {
       const run = await runPiapi([...command, '--help']);

@@ -28,6 +28,10 @@ import { repoPath } from './support/repo-files.js';
  * user with a requestsPerMinute of 1 gets refused, and at the end Redis stops answering for a
  * moment (SIGSTOP), so the limits row shows refusals, the state store going down and back, and
  * the errors of the outage.
+ *
+ * Issue 15: a user on a key pool; the upstream answers one of its keys 429 with a retry-after of
+ * an hour, so the key pools row shows that key cooling down (and a pool it is the only key of
+ * exhausted) for the rest of the test, and attempts by key and outcome show its 429.
  */
 
 const USER = 'ada';
@@ -53,6 +57,15 @@ const LIMITED_RPM = 1;
 const LIMITED_BURST = 3;
 /** Generous for a loaded machine: a Redis call timing out during the traffic would mark the store down. */
 const REDIS_TIMEOUT_MS = 1000;
+/**
+ * A user on the pool `team` of POOL_KEYS; the upstream rate limits `pool-a` for POOL_RETRY_AFTER_S
+ * (longer than the test), so its first request fails over to `pool-b` and later ones skip `pool-a`.
+ * `pool-a` is also the only key of `solo`, which is exhausted from then on.
+ */
+const POOL_USER = 'pia';
+const POOL_USER_KEY = 'piapi-user-dashboard-truth-0003';
+const POOL_KEYS = { 'pool-a': 'sk-dashboard-truth-pool-a-0001', 'pool-b': 'sk-dashboard-truth-pool-b-0002' };
+const POOL_RETRY_AFTER_S = 3600;
 
 // ---------------------------------------------------------------------------------------------
 // Grafana's variables
@@ -451,6 +464,17 @@ const SHOWS: Record<string, [Check, Record<string, string>[]]> = {
     [PASS_MODEL, RESPONSES_MODEL, MESSAGES_MODEL].map((model) => ({ user: USER, model })),
   ],
   'panel "Refused requests by user and limit" A': ['positive', [{ user: LIMITED_USER, limit: 'requestsPerMinute' }]],
+  'panel "Keys available / cooling down per provider" A': ['one', [{ provider: PROVIDER }]],
+  'panel "Keys available / cooling down per provider" B': ['one', [{ provider: PROVIDER }]],
+  'panel "Available keys per pool" A': ['one', [{ provider: PROVIDER, pool: 'team' }]],
+  'panel "Cooling keys" A': ['positive', [{ provider: PROVIDER, key: 'pool-a' }]],
+  'panel "Upstream attempts by key and outcome" A': [
+    'positive',
+    [
+      { provider: PROVIDER, key: 'pool-a', outcome: 'rate_limited' },
+      { provider: PROVIDER, key: 'pool-b', outcome: 'ok' },
+    ],
+  ],
   // Evaluated after the outage: Redis answers again.
   'panel "State store up" A': ['one', [{}]],
   'panel "State store errors by operation" A': ['positive', [{ operation: 'limit_check' }]],
@@ -529,6 +553,8 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
   let limitCheckErrors = 0;
   /** Opened to let the held streams finish. */
   const hold: Gate = createGate();
+  /** Timestamp (Unix s) of Prometheus's first scrape of piapi, before any pooled request. */
+  let firstScrape = 0;
   /** Timestamp (Unix s) of the scrape that saw the held requests in flight. */
   let heldScrape = 0;
   /** When the traffic was over and Prometheus had scraped the result (ms), and that scrape (Unix s). */
@@ -574,6 +600,14 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
       { 'anthropic-version': '2023-06-01', 'x-api-key': LIMITED_KEY },
     );
 
+  /** A pass-through JSON request of the user on the key pool. */
+  const poolRequest = () =>
+    call(
+      '/piapi/cc/v1/messages',
+      { model: PASS_MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'pool user' }] },
+      { 'anthropic-version': '2023-06-01', 'x-api-key': POOL_USER_KEY },
+    );
+
   /**
    * LIMITED_BURST requests at once from the user allowed LIMITED_RPM a minute. Its window starts
    * with its first request and lasts a minute: at most LIMITED_RPM of a burst get through, and
@@ -611,6 +645,7 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
       'pass-through JSON answer with usage',
     ],
     [call('/piapi/cx/responses', { model: RESPONSES_MODEL, stream: true, input: 'hi' }), '2', 'pass-through Responses SSE stream'],
+    [poolRequest(), '2', 'through the key pool (pool-a rate limited, pool-b answers)'],
     [passThrough('please-400'), '4', 'upstream 400'],
     [passThrough('please-429'), '4', 'upstream 429'],
     [passThrough('please-503'), '5', 'upstream 503'],
@@ -679,6 +714,9 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
     const usage = { inputTokens: 12, outputTokens: 4, cacheReadTokens: 100, cacheWriteTokens: 20 };
     anthropic = await startAnthropicMessagesFake((req): FakeTurn => {
       const text = req.text();
+      if (req.headers['x-api-key'] === POOL_KEYS['pool-a']) {
+        return { httpError: { status: 429, message: 'rate limited', headers: { 'retry-after': String(POOL_RETRY_AFTER_S) } } };
+      }
       if (text.includes('please-400')) return { httpError: { status: 400, message: 'bad request' } };
       if (text.includes('please-429')) return { httpError: { status: 429, message: 'slow down' } };
       if (text.includes('please-503')) return { httpError: { status: 503, message: 'overloaded' } };
@@ -700,7 +738,8 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
       providers: [
         {
           name: PROVIDER,
-          apiKeys: { main: PROVIDER_KEY },
+          apiKeys: { main: PROVIDER_KEY, ...POOL_KEYS },
+          keyPools: { team: { keys: ['pool-a', 'pool-b'], strategy: 'fill-first' }, solo: { keys: ['pool-a'] } },
           services: [
             { type: 'cc', baseUrl: anthropic.url, auth: { mode: 'header', name: 'x-api-key' } },
             { type: 'cx', baseUrl: `${responses.url}/v1` },
@@ -714,6 +753,7 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
       users: [
         { name: USER, apiKey: USER_KEY, providerName: PROVIDER, providerKeyName: 'main' },
         { name: LIMITED_USER, apiKey: LIMITED_KEY, providerName: PROVIDER, providerKeyName: 'main', limits: { requestsPerMinute: LIMITED_RPM } },
+        { name: POOL_USER, apiKey: POOL_USER_KEY, providerName: PROVIDER, providerKeyName: 'team' },
       ],
     });
     await writeFile(join(dir, 'config.yaml'), configText);
@@ -735,7 +775,7 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
       startPrometheus(lookup.binary, dir, new URL(gateway.url).host, [deadPort]).then(async (server) => {
         prometheus = server;
         mark('prometheus ready');
-        await server.scrapeAfter(Date.now(), 'start-up');
+        firstScrape = await server.scrapeAfter(Date.now(), 'start-up');
         mark('first scrape');
       }),
       send(slowTraffic()),
@@ -928,6 +968,50 @@ describe('the Grafana dashboard and alert rules against a real Prometheus scrapi
     const during = await prometheus!.query(query!.promql, downScrape);
     const failed = during.find((s) => s.metric.operation === 'limit_check');
     expect(failed?.value, `${query!.promql} at ${downScrape}:\n${describeSamples(during)}`).toBe(limitCheckErrors);
+  });
+
+  it('shows the rate-limited key cooling down in the key pools row, and its 429 among the attempts', async (ctx) => {
+    ctx.skip(skipReason !== undefined, skipReason);
+    const queryOf = (source: string) => {
+      const query = panelQueries.find((q) => q.source === source);
+      expect(query, source).toBeDefined();
+      return query!.promql;
+    };
+    const values = async (source: string, time: number, label: string) =>
+      Object.fromEntries((await prometheus!.query(queryOf(source), time)).map((s) => [s.metric[label], s.value]));
+    // Before any pooled request every key is available; after round 1 pool-a cools down.
+    const available = 'panel "Keys available / cooling down per provider" A';
+    const cooling = 'panel "Keys available / cooling down per provider" B';
+    const shown = async (time: number) => ({
+      available: await values(available, time, 'provider'),
+      cooling: await values(cooling, time, 'provider'),
+      pools: await values('panel "Available keys per pool" A', time, 'pool'),
+      coolingKeys: Object.keys(await values('panel "Cooling keys" A', time, 'key')),
+    });
+    expect({ before: await shown(firstScrape), after: await shown(heldScrape) }).toEqual({
+      before: { available: { [PROVIDER]: 2 }, cooling: { [PROVIDER]: 0 }, pools: { team: 2, solo: 1 }, coolingKeys: [] },
+      after: { available: { [PROVIDER]: 1 }, cooling: { [PROVIDER]: 1 }, pools: { team: 1, solo: 0 }, coolingKeys: ['pool-a'] },
+    });
+    // The seconds until pool-a is free: its retry-after, less the time since round 1.
+    const left = (await values('panel "Cooling keys" A', doneScrape, 'key'))['pool-a'];
+    expect(left).toBeGreaterThan(POOL_RETRY_AFTER_S - (doneScrape - firstScrape) - 5);
+    expect(left).toBeLessThanOrEqual(POOL_RETRY_AFTER_S);
+    // Round 1's attempts, each a series new at 1 that a step increase() alone cannot see.
+    const attempts = await prometheus!.query(queryOf('panel "Upstream attempts by key and outcome" A'), heldScrape);
+    expect(Object.fromEntries(attempts.map((s) => [`${s.metric.key} ${s.metric.outcome}`, s.value]))).toEqual({ 'pool-a rate_limited': 1, 'pool-b ok': 1 });
+  });
+
+  it('PiapiKeyPoolExhausted selects the pool whose only key cools down, not the pool with a key left', async (ctx) => {
+    ctx.skip(skipReason !== undefined, skipReason);
+    const rule = alertQueries().find((q) => q.source === 'alert PiapiKeyPoolExhausted');
+    expect(rule, 'alert PiapiKeyPoolExhausted in alerts.yaml').toBeDefined();
+    const at = async (time: number) => (await prometheus!.query(rule!.expr, time)).map((s) => `${s.metric.provider} ${s.metric.pool}`);
+    // Whether it fires also needs `for: 5m`; its expression must pick the pool out.
+    expect({ before: await at(firstScrape), after: await at(heldScrape), done: await at(doneScrape) }, rule!.expr).toEqual({
+      before: [],
+      after: [`${PROVIDER} solo`],
+      done: [`${PROVIDER} solo`],
+    });
   });
 
   it('PiapiStateStoreDown selects the replica while Redis stalls, and nothing while it answers', async (ctx) => {

@@ -95,11 +95,32 @@ describe('Grafana dashboard', () => {
     ]);
   });
 
+  it('has a key pools row: keys available and cooling per provider, available keys per pool, the cooling keys, attempts by key and outcome', () => {
+    expect(panelsOfRow('Key pools')).toEqual([
+      'Keys available / cooling down per provider',
+      'Available keys per pool',
+      'Cooling keys',
+      'Upstream attempts by key and outcome',
+    ]);
+    // A key is counted once per provider however many replicas export it: available on all, or cooling on one.
+    expect(queriesOf('Keys available / cooling down per provider')).toEqual([
+      'sum by (provider) (min by (provider, key) (piapi_provider_key_available))',
+      'sum by (provider) (max by (provider, key) (1 - piapi_provider_key_available))',
+    ]);
+    // The same aggregation as PiapiKeyPoolExhausted, so the panel's 0 is the alert's.
+    expect(queriesOf('Available keys per pool')).toEqual(['max by (provider, pool) (piapi_key_pool_available_keys)']);
+    expect(queriesOf('Cooling keys')).toEqual(['max by (provider, key) (piapi_provider_key_cooldown_seconds) > 0']);
+    const table = panels.find((p) => p.title === 'Cooling keys') as unknown as { type: string; targets: { instant?: boolean; format?: string }[] };
+    expect([table.type, table.targets[0].instant, table.targets[0].format]).toEqual(['table', true, 'table']);
+    expect(queriesOf('Upstream attempts by key and outcome')).toEqual([expect.stringMatching(/^sum by \(provider, key, outcome\) \(.*\bincrease\(piapi_upstream_attempts_total\[/)]);
+  });
+
   it("counts a series new in the window by its value, where a counter's series appears already at 1", () => {
     // A user's first refusal, a replica's first Redis error or config reload create their series
     // at 1, a step increase() alone cannot see. A series new in the window shows its value (all
     // of it happened in the window), an older one its increase; never both added (double count).
-    for (const metric of ['piapi_rate_limited_total', 'piapi_state_store_errors_total', 'piapi_config_reloads_total']) {
+    // So do a key's first rate_limited (or any other) attempt: one 429 cools the key, the next attempt may be minutes away.
+    for (const metric of ['piapi_rate_limited_total', 'piapi_state_store_errors_total', 'piapi_config_reloads_total', 'piapi_upstream_attempts_total']) {
       const newOrIncrease = `((${metric} unless ${metric} offset $__rate_interval) or increase(${metric}[$__rate_interval]))`;
       expect(queries.filter((q) => q.expr.endsWith(` ${newOrIncrease}`)).map((q) => q.source), metric).toHaveLength(1);
     }

@@ -18,7 +18,7 @@ const unitTests = readYaml<{ tests: { alert_rule_test?: { alertname: string; exp
 ).tests;
 
 describe('Prometheus alert rules', () => {
-  it('cover 5xx ratio, config reload failures, upstream down and errors, no ready replica, and the state store down', () => {
+  it('cover 5xx ratio, config reload failures, upstream down and errors, no ready replica, the state store down and an exhausted key pool', () => {
     expect(rules.map((r) => r.alert)).toEqual(
       expect.arrayContaining([
         'PiapiHigh5xxRatio',
@@ -27,6 +27,7 @@ describe('Prometheus alert rules', () => {
         'PiapiUpstreamErrorRateHigh',
         'PiapiNoReadyReplicas',
         'PiapiStateStoreDown',
+        'PiapiKeyPoolExhausted',
       ]),
     );
   });
@@ -50,6 +51,20 @@ describe('Prometheus alert rules', () => {
     expect(text).toMatch(/refused with 503.{0,40}onError: deny/);
     expect(text).toMatch(/OAuth token refresh is paused/);
     expect(rule.annotations?.summary).toContain('{{ $labels.instance }}');
+  });
+
+  it('PiapiKeyPoolExhausted: a pool with no available key on any replica for 5 minutes, naming the provider and the pool', () => {
+    const rule = rules.find((r) => r.alert === 'PiapiKeyPoolExhausted')!;
+    // Fleet-wide (max over replicas), by pool: one key left anywhere keeps it quiet.
+    expect(rule.expr.trim()).toMatch(/^max by \(provider, pool\) \(piapi_key_pool_available_keys(\{[^}]*\})?\) == 0$/);
+    expect(rule.for).toBe('5m');
+    for (const text of [rule.annotations?.summary, rule.annotations?.description]) {
+      expect(text).toContain('{{ $labels.pool }}');
+      expect(text).toContain('{{ $labels.provider }}');
+    }
+    // Where to look next: the status command and the per-key gauge.
+    expect(rule.annotations?.description).toMatch(/piapi keys status --url/);
+    expect(rule.annotations?.description).toContain('piapi_provider_key_cooldown_seconds');
   });
 
   it('have a unit test that makes every alert fire', () => {

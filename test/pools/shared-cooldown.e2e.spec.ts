@@ -69,5 +69,10 @@ users:
     expect(record).toMatch(/^\d+:1$/);
     const metrics = await (await request(`${b.url}/metrics`)).body.text();
     expect(metrics).toContain('piapi_provider_key_available{provider="chatgpt",key="k1"} 0');
+    // B never called k1: the pool gauge and the seconds left come from the record in Redis.
+    expect(metrics).toContain('piapi_key_pool_available_keys{provider="chatgpt",pool="team"} 1');
+    const left = Number(/^piapi_provider_key_cooldown_seconds\{provider="chatgpt",key="k1"\} (\S+)$/m.exec(metrics)?.[1]);
+    expect(left).toBeGreaterThan(20);
+    expect(left).toBeLessThanOrEqual(30);
   });
 });
