@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import type { ResponsesStreamEvent } from './response-encoder.js';
+import { encodeResponsesEvents } from './responses-sse.js';
+
+function frames(text: string): { event: string; data: unknown }[] {
+  return text
+    .split('\n\n')
+    .filter(Boolean)
+    .map((frame) => {
+      const [event, data] = frame.split('\n');
+      return { event: event.slice('event: '.length), data: JSON.parse(data.slice('data: '.length)) as unknown };
+    });
+}
+
+describe('encodeResponsesEvents', () => {
+  const tools = [{ type: 'function', name: 'shell', parameters: { type: 'object', properties: { cmd: { type: 'string', description: 'a "quoted" \\ path' } } } }];
+  const created = { type: 'response.created', sequence_number: 0, response: { id: 'resp_1', instructions: null, output: [], tools, usage: null } };
+  const delta = { type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'hi\n' };
+  const bare = { type: 'response.completed', sequence_number: 2, response: { id: 'resp_1', output: [], tools: [] } };
+
+  it('writes each event as an SSE frame named by its type, whose data parses to the event', () => {
+    const events = [created, delta, bare] as unknown as ResponsesStreamEvent[];
+    const out = encodeResponsesEvents(events);
+    expect(out.endsWith('\n\n')).toBe(true);
+    expect(frames(out)).toEqual(events.map((e) => ({ event: e.type, data: e })));
+  });
+
+  it('gives the same JSON for the echoed tools every time, serialized once per tools array', () => {
+    const again = { ...created, sequence_number: 5, response: { ...created.response, id: 'resp_2' } };
+    const [first, second] = frames(encodeResponsesEvents([created, again]));
+    expect((first.data as { response: { tools: unknown } }).response.tools).toEqual(tools);
+    expect(second.data).toEqual(again);
+  });
+});
