@@ -232,6 +232,28 @@ describe('key pool failover on /v1/responses', () => {
     expect(valueOf(text, 'piapi_upstream_attempts_total{service_type="responses",provider="claude",key="k1",outcome="rate_limited"}')).toBe(1);
   });
 
+  it('with every key cooling down: 429 in OpenAI format with the soonest retry-after, and no upstream call', async () => {
+    await start();
+    for (const key of ['k1', 'k2', 'k3'] as const) behaviour[key] = { httpError: { status: 429, message: 'limited', headers: { 'retry-after': '20' } } };
+    const client = new OpenAI({ apiKey: USER, baseURL: `${gw!.url}/v1`, maxRetries: 0 });
+
+    const first = await client.responses.create({ model: 'claude-test', input: 'hi' }).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(anthropicFake.requests).toHaveLength(3);
+
+    const res = await request(`${gw!.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${USER}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-test', input: 'hi', stream: true }),
+    });
+    expect(res.statusCode).toBe(429);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(19);
+    const body = (await res.body.json()) as { error: { code: string; message: string }; request_id: string };
+    expect(body.error).toMatchObject({ code: 'rate_limit_exceeded', message: expect.stringContaining('pool "team"') });
+    expect(body.request_id).toBe(res.headers['x-request-id']);
+    expect(anthropicFake.requests).toHaveLength(3);
+  });
+
   it("skips a ChatGPT account for its usage_limit_reached reset and fails over to the next one", async () => {
     const accounts = { a1: fakeCodexJwt({ accountId: 'acct_pool_0001' }), a2: fakeCodexJwt({ accountId: 'acct_pool_0002' }) };
     const accountOf = (req: RecordedRequest) => String(req.headers['chatgpt-account-id'] ?? '');
