@@ -54,7 +54,7 @@ export function geminiChunks(turn: FakeTurn, ctx: TurnContext): Array<GeminiResp
   }
   const last = chunks.at(-1) ?? chunk([]);
   if (chunks.length === 0) chunks.push(last);
-  last.candidates[0]!.finishReason = FINISH_REASONS[turnStopReason(turn)] as Candidate['finishReason'];
+  last.candidates[0].finishReason = FINISH_REASONS[turnStopReason(turn)] as Candidate['finishReason'];
   last.usageMetadata = geminiUsage(turn);
   return chunks;
 }
