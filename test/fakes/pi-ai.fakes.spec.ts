@@ -4,6 +4,7 @@ import { startAnthropicMessagesFake } from './anthropic-messages.fake.js';
 import { startChatCompletionsFake } from './chat-completions.fake.js';
 import { fakeCodexJwt } from './fake-jwt.js';
 import type { FakeHttpError, FakeScript } from './fake-turn.js';
+import { startGeminiFake } from './gemini.fake.js';
 import type { RecordedJson, RecordedRequest } from './fake-upstream.js';
 import { startOpenAIResponsesFake } from './openai-responses.fake.js';
 import type { ProviderFake } from './provider-fake.js';
@@ -73,6 +74,21 @@ const targets: Target[] = [
     path: '/v1/chat/completions',
     apiKey: 'sk-test',
     hasToolResult: (body, id) => body.messages.some((m: RecordedJson) => m.role === 'tool' && m.tool_call_id === id),
+    ...badRequest,
+  },
+  {
+    api: 'google-generative-ai',
+    provider: 'google',
+    start: (script) => startGeminiFake(script),
+    baseUrl: (url) => `${url}/v1beta`,
+    path: '/v1beta/models/fake-model:streamGenerateContent',
+    apiKey: 'AIza-fake-test',
+    // Gemini carries no call id: a result is matched to its call by name (pi-ai makes up the id).
+    hasToolResult: (body, id) =>
+      id.startsWith('get_weather_') &&
+      body.contents.some(
+        (c: RecordedJson) => c.role === 'user' && c.parts.some((p: RecordedJson) => p.functionResponse?.name === 'get_weather'),
+      ),
     ...badRequest,
   },
 ];

@@ -17,7 +17,10 @@ export interface ProviderWire {
   accepts(req: RecordedRequest): boolean;
   /** An error the real upstream would answer instead, e.g. for a missing header. */
   reject?(ctx: TurnContext): FakeHttpError | undefined;
-  isStream(body: Record<string, unknown>): boolean;
+  /** Whether to answer with SSE; Gemini tells by the path, the others by the body. */
+  isStream(body: Record<string, unknown>, req: RecordedRequest): boolean;
+  /** The model asked for, when it is not `body.model` (Gemini names it in the path). */
+  modelOf?(req: RecordedRequest): string | undefined;
   events(turn: FakeTurn, ctx: TurnContext): SseEvent[];
   json(turn: FakeTurn, ctx: TurnContext): unknown;
   errorBody(status: number, message: string): unknown;
@@ -39,13 +42,14 @@ export async function startProviderFake(wire: ProviderWire, script: FakeScript):
     }
     const body = parseBody(req);
     if (!body) return sendJson(res, wire.errorBody(400, 'fake: request body is not a JSON object'), { status: 400 });
-    const ctx: TurnContext = { req, body, model: typeof body.model === 'string' ? body.model : 'unknown', nextId };
+    const model = wire.modelOf?.(req) ?? (typeof body.model === 'string' ? body.model : 'unknown');
+    const ctx: TurnContext = { req, body, model, nextId };
     const rejection = wire.reject?.(ctx);
     if (rejection) return sendHttpError(res, wire, ctx, rejection, {});
     const turn = pickTurn(current, req, served++);
     if (turn.httpError) return sendHttpError(res, wire, ctx, turn.httpError, turn);
     const options = { headers: wire.headers(ctx), pace: turn.pace, fault: turn.fault };
-    if (wire.isStream(body)) return sendSse(res, wire.events(turn, ctx), options);
+    if (wire.isStream(body, req)) return sendSse(res, wire.events(turn, ctx), options);
     return sendJson(res, wire.json(turn, ctx), options);
   });
   return {

@@ -36,6 +36,14 @@ describe('upstreamErrorToGatewayError', () => {
     expect(map('Invalid request', 400).code).toBe(ErrorCode.BadRequest);
   });
 
+  it("reads the status and message of Google's error body, which its SDK gives without a status prefix", () => {
+    const body = '{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}';
+    expect(map(body)).toMatchObject({ code: ErrorCode.RateLimited, message: 'Resource has been exhausted (e.g. check quota).' });
+    expect(map(`got status: RESOURCE_EXHAUSTED. ${body}`).code).toBe(ErrorCode.RateLimited);
+    expect(map('{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}').code).toBe(ErrorCode.BadRequest);
+    expect(map('{"error":{"code":"x","message":"odd"}}').code).toBe(ErrorCode.UpstreamError);
+  });
+
   it('ignores an observed success status', () => {
     expect(map('stream broke', 200).code).toBe(ErrorCode.UpstreamError);
   });

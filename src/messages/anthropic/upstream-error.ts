@@ -8,13 +8,19 @@ import type { AnthropicErrorBody } from './anthropic-events.js';
  * pi-ai never throws for upstream failures: they end the stream as an `error` event whose
  * message has `errorMessage`. The SDK-based providers (Anthropic, OpenAI, Google) start it with
  * the HTTP status (`429 {"type":"error",...}`, `401 Incorrect API key ...`); the Codex provider
- * does not, which is why the caller can pass the status its `onResponse` hook saw.
+ * does not, which is why the caller can pass the status its `onResponse` hook saw, and neither
+ * does Google's SDK, whose message is the error body itself (`{"error":{"code":429,...}}`).
  */
 export function upstreamErrorToGatewayError(failed: Pick<AssistantMessage, 'errorMessage' | 'stopReason'>, observedStatus?: number): GatewayError {
   const raw = failed.errorMessage ?? '';
   const parsed = /^(\d{3})\b\s*(.*)$/s.exec(raw);
-  const status = parsed ? Number(parsed[1]) : observedStatus !== undefined && observedStatus >= 400 ? observedStatus : undefined;
-  const message = redactSecrets(innerMessage(parsed ? parsed[2] : raw)) || 'Upstream request failed';
+  const google = parsed ? undefined : googleError(raw);
+  const status = parsed
+    ? Number(parsed[1])
+    : observedStatus !== undefined && observedStatus >= 400
+      ? observedStatus
+      : google?.code;
+  const message = redactSecrets(google?.message ?? innerMessage(parsed ? parsed[2] : raw)) || 'Upstream request failed';
 
   if (failed.stopReason === 'aborted') {
     return new GatewayError(ErrorCode.UpstreamTimeout, 'Upstream request was aborted');
@@ -84,4 +90,22 @@ function innerMessage(text: string): string {
     // Not JSON: keep it as it is.
   }
   return trimmed;
+}
+
+/**
+ * Google's error body, which @google/genai makes the whole message of an HTTP error
+ * (`{"error":{"code":429,"message":"…","status":"RESOURCE_EXHAUSTED"}}`), or of an error inside
+ * a stream (`got status: RESOURCE_EXHAUSTED. {"error":…}`): its HTTP code and message.
+ */
+function googleError(raw: string): { code: number; message: string } | undefined {
+  const json = /^(?:got status: \S+\. )?(\{.*\})\s*$/s.exec(raw)?.[1];
+  if (!json) return undefined;
+  try {
+    const body = JSON.parse(json) as { error?: { code?: unknown; message?: unknown } };
+    const code = body.error?.code;
+    if (typeof code !== 'number' || code < 400 || code > 599) return undefined;
+    return { code, message: typeof body.error?.message === 'string' ? body.error.message : '' };
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,47 @@
+import type { FakeHttpError, FakeScript } from './fake-turn.js';
+import type { RecordedRequest } from './fake-upstream.js';
+import { geminiChunks, geminiErrorBody, geminiResponse } from './gemini.events.js';
+import { startProviderFake, type ProviderFake, type ProviderWire, type TurnContext } from './provider-fake.js';
+
+/**
+ * The Gemini API (generativelanguage): `POST …/models/<model>:streamGenerateContent?alt=sse`
+ * (data-only SSE, no `[DONE]`) and `POST …/models/<model>:generateContent`. Like the real API it
+ * requires a key, in `x-goog-api-key` or `?key=`, and `contents`. pi-ai's `baseUrl` is
+ * `${url}/v1beta` (it sets the SDK's apiVersion to '' and lets the base URL carry it).
+ */
+export function startGeminiFake(script: FakeScript): Promise<ProviderFake> {
+  return startProviderFake(geminiWire, script);
+}
+
+const ROUTE = /\/models\/([^/:]+):(streamGenerateContent|generateContent)$/;
+
+const geminiWire: ProviderWire = {
+  accepts: (req) => req.method === 'POST' && ROUTE.test(req.path),
+  reject: rejectLikeGemini,
+  isStream: (_body, req) => ROUTE.exec(req.path)?.[2] === 'streamGenerateContent',
+  modelOf: (req) => ROUTE.exec(req.path)?.[1],
+  events: (turn, ctx) => geminiChunks(turn, ctx).map((payload) => ({ data: JSON.stringify(payload) })),
+  json: geminiResponse,
+  errorBody: geminiErrorBody,
+  headers: () => ({}),
+};
+
+/** The key the request carried, as the real API reads it. */
+export function geminiApiKey(req: RecordedRequest): string | undefined {
+  const header = req.headers['x-goog-api-key'];
+  return (typeof header === 'string' ? header : undefined) ?? req.query.get('key') ?? undefined;
+}
+
+function rejectLikeGemini({ req, body }: TurnContext): FakeHttpError | undefined {
+  if (!geminiApiKey(req)) {
+    return { status: 403, message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API." };
+  }
+  // Without alt=sse the real API streams one JSON array, which no client here reads.
+  if (geminiWire.isStream(body, req) && req.query.get('alt') !== 'sse') {
+    return { status: 400, message: 'fake: streamGenerateContent is served with alt=sse only' };
+  }
+  if (!Array.isArray(body.contents) || body.contents.length === 0) {
+    return { status: 400, message: '* GenerateContentRequest.contents: contents is not specified' };
+  }
+  return undefined;
+}
