@@ -7,7 +7,7 @@ import { allKeysCooling, keyFailureOf, outcomeOfTranslatedFailure, type AttemptO
 import type { KeyAttempts } from '../pools/key-attempts.js';
 import type { KeyPools } from '../pools/key-pools.js';
 import type { ProviderKeySource, ResolvedProviderKey } from '../providers/provider-key.source.js';
-import { upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
+import { upstreamErrorToGatewayError, upstreamStatus } from './anthropic/upstream-error.js';
 import type { UpstreamCall } from './pi-upstream.js';
 
 export interface KeyedUpstreamParts {
@@ -157,7 +157,7 @@ class PoolFailover {
   private async failed(attempt: Attempt, event: Extract<AssistantMessageEvent, { type: 'error' }>): Promise<boolean> {
     const observed = attempt.call.observedStatus();
     const error = upstreamErrorToGatewayError(event.error, observed);
-    const status = httpStatus(event.error.errorMessage, observed);
+    const status = upstreamStatus(event.error, observed);
     const outcome = outcomeOfTranslatedFailure(status, error);
     this.attempted(attempt.index, outcome);
     const failure = keyFailureOf(outcome);
@@ -184,12 +184,6 @@ class PoolFailover {
   private attempted(index: number, outcome: AttemptOutcome): void {
     this.parts.metrics.upstreamAttempt(this.req.serviceType, this.pool.provider, this.pool.keys[index].name, outcome);
   }
-}
-
-/** The upstream's HTTP status: at the start of an SDK provider's message, else what the transport saw. */
-function httpStatus(message: string | undefined, observed: number | undefined): number | undefined {
-  const parsed = /^(\d{3})\b/.exec(message ?? '');
-  return parsed ? Number(parsed[1]) : observed !== undefined && observed >= 400 ? observed : undefined;
 }
 
 /** pi-ai's SDK providers put the status before the upstream's body (`429 {"error":...}`): the body, for its hints. */

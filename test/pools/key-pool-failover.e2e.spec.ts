@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { closeConnection, resetConnection } from '../fakes/connection-faults.js';
+import { scrape, seriesValue } from '../support/metrics-scrape.js';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 import { freePort } from '../support/free-port.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js';
@@ -71,14 +72,8 @@ async function logLine(requestId: unknown): Promise<Record<string, unknown>> {
   return gw!.logs.records().find((r) => r.request_id === requestId && r.msg === 'request completed')!;
 }
 
-async function metrics(): Promise<string> {
-  return (await request(`${gw!.url}/metrics`)).body.text();
-}
-
-/** A series' value in a scrape (0 when absent): gateways of one test process share prom-client's registry. */
-function valueOf(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
+function metrics(): Promise<string> {
+  return scrape(gw!.url);
 }
 
 beforeAll(async () => {
@@ -297,9 +292,9 @@ describe('key pool failover on the pass-through proxy', () => {
     const res = await post();
     const text = await metrics();
 
-    expect([valueOf(text, limited) - valueOf(before, limited), valueOf(text, ok) - valueOf(before, ok)]).toEqual([1, 1]);
+    expect([seriesValue(text, limited) - seriesValue(before, limited), seriesValue(text, ok) - seriesValue(before, ok)]).toEqual([1, 1]);
     const errors = 'piapi_upstream_errors_total{service_type="cx",provider="chatgpt",reason="429"}';
-    expect(valueOf(text, errors) - valueOf(before, errors)).toBe(1);
+    expect(seriesValue(text, errors) - seriesValue(before, errors)).toBe(1);
     expect(text).toContain('piapi_provider_key_available{provider="chatgpt",key="k1"} 0');
     expect(text).toContain('piapi_provider_key_available{provider="chatgpt",key="k2"} 1');
     for (const secret of Object.values(KEYS)) expect(text).not.toContain(secret);
@@ -309,13 +304,13 @@ describe('key pool failover on the pass-through proxy', () => {
   it('moves on from an OAuth member whose credentials cannot be read, to the next key', async () => {
     await start({ extraKeys: ', o1: { oauth: openai-codex, credentialsFile: /nonexistent/piapi/o1.json }', members: 'o1, k2' });
     const series = 'piapi_upstream_attempts_total{service_type="cx",provider="chatgpt",key="o1",outcome="key_unavailable"}';
-    const before = valueOf(await metrics(), series);
+    const before = seriesValue(await metrics(), series);
 
     const res = await post();
 
     expect(JSON.parse(res.text).key).toBe('k2');
     expect(keysSeen()).toEqual(['k2']);
-    expect(valueOf(await metrics(), series) - before).toBe(1);
+    expect(seriesValue(await metrics(), series) - before).toBe(1);
   });
 
   it('refuses a chunked body past maxBodyBytes with 413, without trying another key', async () => {

@@ -9,6 +9,7 @@ import type { FakeTurn } from '../fakes/fake-turn.js';
 import type { RecordedRequest } from '../fakes/fake-upstream.js';
 import { startOpenAIResponsesFake } from '../fakes/openai-responses.fake.js';
 import type { ProviderFake } from '../fakes/provider-fake.js';
+import { scrape, seriesValue } from '../support/metrics-scrape.js';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway-harness.js';
 
 /**
@@ -59,13 +60,8 @@ async function firstLogLine(): Promise<Record<string, unknown>> {
   return find()!;
 }
 
-async function metrics(): Promise<string> {
-  return (await request(`${gw!.url}/metrics`)).body.text();
-}
-
-function valueOf(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
+function metrics(): Promise<string> {
+  return scrape(gw!.url);
 }
 
 beforeAll(async () => {
@@ -107,8 +103,8 @@ describe('key pool failover on /v1/messages', () => {
     expect(later.content[0]).toMatchObject({ text: 'answer from k1' });
 
     const text = await metrics();
-    expect(valueOf(text, 'piapi_upstream_attempts_total{service_type="messages",provider="claude",key="k1",outcome="rate_limited"}')).toBe(1);
-    expect(valueOf(text, 'piapi_upstream_attempts_total{service_type="messages",provider="claude",key="k2",outcome="ok"}')).toBe(2);
+    expect(seriesValue(text, 'piapi_upstream_attempts_total{service_type="messages",provider="claude",key="k1",outcome="rate_limited"}')).toBe(1);
+    expect(seriesValue(text, 'piapi_upstream_attempts_total{service_type="messages",provider="claude",key="k2",outcome="ok"}')).toBe(2);
     expect(text).not.toContain(KEYS.k1);
   });
 
@@ -160,7 +156,7 @@ describe('key pool failover on /v1/messages', () => {
     expect(message.content[0]).toMatchObject({ text: 'answer from k2' });
     expect(keysSeen(anthropicFake, anthropicKey)).toEqual(['k2']);
     expect(await firstLogLine()).toMatchObject({ provider_key: 'k2', attempts: 2 });
-    expect(valueOf(await metrics(), 'piapi_upstream_attempts_total{service_type="messages",provider="claude",key="gone",outcome="key_unavailable"}')).toBe(1);
+    expect(seriesValue(await metrics(), 'piapi_upstream_attempts_total{service_type="messages",provider="claude",key="gone",outcome="key_unavailable"}')).toBe(1);
   });
 
   it('answers a 400 as it is: the request is at fault, not the key', async () => {
@@ -229,7 +225,7 @@ describe('key pool failover on /v1/responses', () => {
     expect(response.output_text).toBe('answer from k2');
     expect(keysSeen(anthropicFake, anthropicKey)).toEqual(['k1', 'k2']);
     const text = await metrics();
-    expect(valueOf(text, 'piapi_upstream_attempts_total{service_type="responses",provider="claude",key="k1",outcome="rate_limited"}')).toBe(1);
+    expect(seriesValue(text, 'piapi_upstream_attempts_total{service_type="responses",provider="claude",key="k1",outcome="rate_limited"}')).toBe(1);
   });
 
   it('with every key cooling down: 429 in OpenAI format with the soonest retry-after, and no upstream call', async () => {

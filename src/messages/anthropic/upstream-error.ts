@@ -13,14 +13,8 @@ import type { AnthropicErrorBody } from './anthropic-events.js';
  */
 export function upstreamErrorToGatewayError(failed: Pick<AssistantMessage, 'errorMessage' | 'stopReason'>, observedStatus?: number): GatewayError {
   const raw = failed.errorMessage ?? '';
-  const parsed = /^(\d{3})\b\s*(.*)$/s.exec(raw);
-  const google = parsed ? undefined : googleError(raw);
-  const status = parsed
-    ? Number(parsed[1])
-    : observedStatus !== undefined && observedStatus >= 400
-      ? observedStatus
-      : google?.code;
-  const message = redactSecrets(google?.message ?? innerMessage(parsed ? parsed[2] : raw)) || 'Upstream request failed';
+  const { status, text } = readFailure(raw, observedStatus);
+  const message = redactSecrets(text) || 'Upstream request failed';
 
   if (failed.stopReason === 'aborted') {
     return new GatewayError(ErrorCode.UpstreamTimeout, 'Upstream request was aborted');
@@ -62,6 +56,20 @@ export function upstreamErrorToGatewayError(failed: Pick<AssistantMessage, 'erro
     return new GatewayError(ErrorCode.UpstreamUnreachable, `Upstream unreachable: ${message}`);
   }
   return new GatewayError(ErrorCode.UpstreamError, message);
+}
+
+/** The upstream's HTTP status of a failed stream, as {@link upstreamErrorToGatewayError} reads it; undefined when it names none. */
+export function upstreamStatus(failed: Pick<AssistantMessage, 'errorMessage'>, observedStatus?: number): number | undefined {
+  return readFailure(failed.errorMessage ?? '', observedStatus).status;
+}
+
+/** The status (from the message's start, the transport's hook or Google's error body) and the upstream's own message. */
+function readFailure(raw: string, observedStatus: number | undefined): { status: number | undefined; text: string } {
+  const parsed = /^(\d{3})\b\s*(.*)$/s.exec(raw);
+  if (parsed) return { status: Number(parsed[1]), text: innerMessage(parsed[2]) };
+  const google = googleError(raw);
+  if (observedStatus !== undefined && observedStatus >= 400) return { status: observedStatus, text: google?.message ?? innerMessage(raw) };
+  return { status: google?.code, text: google?.message ?? innerMessage(raw) };
 }
 
 /** The Anthropic `error` object for an SSE error frame (the status is already 200 by then). */
