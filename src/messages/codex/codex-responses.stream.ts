@@ -17,7 +17,7 @@ import { request, type Dispatcher } from 'undici';
 import { emptyAssistantMessage } from '../empty-message.js';
 import { convertResponsesMessages, convertResponsesTools, processResponsesStream, type ResponsesEvent } from './pi-ai-responses.js';
 import { SkipMemo, skimResponseEvent } from './response-skim.js';
-import { SerializedPartCache, encodeBody, type SerializedPart } from './serialized-parts.js';
+import { SerializedPartCache, encodeBody, type SerializedPart } from '../serialized-parts.js';
 import { SseDecoder } from './sse-decoder.js';
 
 /**
@@ -99,7 +99,7 @@ async function run(model: Model<Api>, context: Context, options: TransportOption
   }
 }
 
-/** Claude Code sends the same tools and system prompt every turn: see serialized-parts.ts. */
+/** Claude Code sends the same tools and system prompt every turn: see ../serialized-parts.ts. */
 const TOOLS = new SerializedPartCache<Tool[], unknown[]>(isDeepStrictEqual, (tools) => convertResponsesTools(tools, { strict: null }));
 const INSTRUCTIONS = new SerializedPartCache<string, string>((a, b) => a === b, (text) => text);
 
