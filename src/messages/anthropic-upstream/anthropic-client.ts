@@ -18,9 +18,12 @@ export interface AnthropicClientOptions {
   onErrorBody?: (text: string) => void;
 }
 
+/**
+ * What pi-ai passes. Its `timeout` (from `timeoutMs`, which piapi never sets: the guard of
+ * pi-upstream.ts times the call out instead) is not supported.
+ */
 interface RequestOptions {
   signal?: AbortSignal;
-  timeout?: number;
   maxRetries?: number;
 }
 
@@ -73,7 +76,7 @@ export class AnthropicClient {
         response = await post(url, headers, body, options);
       } catch (error) {
         if (options.signal?.aborted) throw new Error('Request was aborted.', { cause: error });
-        const timedOut = error instanceof TimeoutError || /timed? ?out/i.test(`${String(error)} ${String((error as { cause?: unknown }).cause ?? '')}`);
+        const timedOut = /timed? ?out/i.test(describe(error));
         if (retriesLeft > 0) {
           await sleep(defaultDelayMs(retriesLeft, maxRetries), options.signal);
           continue;
@@ -84,7 +87,8 @@ export class AnthropicClient {
       if (response.statusCode >= 200 && response.statusCode < 300) return responseLike(response, flat);
       this.options.onErrorResponse?.({ status: response.statusCode, headers: flat });
       if (retriesLeft > 0 && shouldRetry(response.statusCode, flat)) {
-        response.body.destroy();
+        // Not needed, as in the SDK; read off (undici's dump) so the connection can be reused.
+        await response.body.dump().catch(() => undefined);
         await sleep(retryDelayMs(flat, retriesLeft, maxRetries), options.signal);
         continue;
       }
@@ -108,27 +112,8 @@ function encodeParams(params: Record<string, unknown>): Buffer {
   return encodeBody(body, { tools, system });
 }
 
-class TimeoutError extends Error {}
-
-/** POSTs the body; `timeout` bounds the wait for the response head, as the SDK's does. */
-async function post(url: string, headers: Record<string, string>, body: Buffer, options: RequestOptions): Promise<Dispatcher.ResponseData> {
-  if (options.timeout === undefined) return request(url, { method: 'POST', headers, body, signal: options.signal });
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, options.timeout);
-  try {
-    return await request(url, { method: 'POST', headers, body, signal: controller.signal });
-  } catch (error) {
-    throw timedOut ? new TimeoutError('Request timed out.', { cause: error }) : error;
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
-  }
+function post(url: string, headers: Record<string, string>, body: Buffer, options: RequestOptions): Promise<Dispatcher.ResponseData> {
+  return request(url, { method: 'POST', headers, body, signal: options.signal });
 }
 
 function responseLike(response: Dispatcher.ResponseData, headers: Record<string, string>): ResponseLike {
@@ -155,9 +140,17 @@ function bodyReader(body: Dispatcher.ResponseData['body']): BodyReader {
     // pi-ai lets go of the reader once it stops reading: before the end only on a failure, and
     // then the connection must not go back to the pool with the rest of the body on it.
     releaseLock() {
-      if (!done) body.destroy();
+      if (done) return;
+      body.on('error', () => undefined);
+      body.destroy();
     },
   };
+}
+
+/** An error and its cause, for the SDK's test of whether a connection failure was a timeout. */
+function describe(error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return `${String(error)} ${cause instanceof Error ? cause.message : ''}`;
 }
 
 function shouldRetry(status: number, headers: Record<string, string>): boolean {
