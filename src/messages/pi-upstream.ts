@@ -6,6 +6,7 @@ import type { UpstreamErrorReason } from '../observability/metric-names.js';
 import { upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
 import { streamCodexResponses } from './codex/codex-responses.stream.js';
 import { originOf, recentErrorHead, watchErrorResponseHeads } from './error-response-heads.js';
+import { streamGeminiGenerateContent } from './gemini/generate-content.stream.js';
 import { guardUpstream } from './upstream-guard.js';
 
 export interface UpstreamRequest {
@@ -114,9 +115,11 @@ export function withRetryAfter(error: GatewayError, seconds: number | undefined)
   return new GatewayError(error.code, error.message, error.statusOverride, seconds);
 }
 
-/** pi-ai's stream for the model's API; Codex goes through piapi's own transport (see its file). */
+/** pi-ai's stream for the model's API; Codex and Gemini go through piapi's own transports (see their files). */
 function streamModel(model: Model<Api>, context: Context, options: TransportOptions): AsyncIterable<AssistantMessageEvent> {
-  return model.api === 'openai-codex-responses' ? streamCodexResponses(model, context, options) : streamSimple(model, context, options);
+  if (model.api === 'openai-codex-responses') return streamCodexResponses(model, context, options);
+  if (model.api === 'google-generative-ai') return streamGeminiGenerateContent(model, context, options);
+  return streamSimple(model, context, options);
 }
 
 /** The caller's provider, when it has an `llm` block (else a 404 that says why). */
