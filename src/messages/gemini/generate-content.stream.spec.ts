@@ -1,6 +1,7 @@
 import { streamSimple, Type, type Api, type AssistantMessage, type Context, type Model, type SimpleStreamOptions } from '@mariozechner/pi-ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeTurn } from '../../../test/fakes/fake-turn.js';
+import { createGate } from '../../../test/fakes/gate.js';
 import { startGeminiFake } from '../../../test/fakes/gemini.fake.js';
 import type { ProviderFake } from '../../../test/fakes/provider-fake.js';
 import { streamGeminiGenerateContent } from './generate-content.stream.js';
@@ -171,4 +172,24 @@ describe('streamGeminiGenerateContent fails what pi-ai’s google provider passe
     const ours = await streamGeminiGenerateContent(model(), { messages: [user('hi')] }, { apiKey: KEY }).result();
     expect(ours.stopReason).toBe('error');
   });
+});
+
+describe('streamGeminiGenerateContent and the caller’s signal', () => {
+  it('ends as aborted when the caller aborts midway, and closes the upstream request', async () => {
+    const gate = createGate();
+    turn = { text: ['Partial', ' answer'], pace: { beforeEvent: (i) => (i === 1 ? gate.promise : undefined) } };
+    const before = fake.requests.length;
+    const controller = new AbortController();
+    const stream = streamGeminiGenerateContent(gemini('gemini-2.5-flash'), { messages: [user('hi')] }, { apiKey: KEY, signal: controller.signal });
+    try {
+      for await (const event of stream) if (event.type === 'text_delta') controller.abort();
+      expect(await stream.result()).toMatchObject({ stopReason: 'aborted', content: [{ type: 'text', text: 'Partial' }] });
+      // The fake holds the rest of the answer until the gate opens: only the abort can end the exchange.
+      const req = fake.requests[before];
+      await req.closed;
+      expect(req.closedEarly).toBe(true);
+    } finally {
+      gate.open();
+    }
+  }, 5_000);
 });
