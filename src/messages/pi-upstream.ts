@@ -7,6 +7,7 @@ import { upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
 import { streamAnthropicMessages } from './anthropic-upstream/anthropic-messages.stream.js';
 import { streamCodexResponses } from './codex/codex-responses.stream.js';
 import { originOf, recentErrorHead, watchErrorResponseHeads } from './error-response-heads.js';
+import { streamGeminiGenerateContent } from './gemini/generate-content.stream.js';
 import { guardUpstream } from './upstream-guard.js';
 
 export interface UpstreamRequest {
@@ -116,12 +117,13 @@ export function withRetryAfter(error: GatewayError, seconds: number | undefined)
 }
 
 /**
- * pi-ai's stream for the model's API. Codex goes through piapi's own transport, and Anthropic
- * Messages through pi-ai's provider on piapi's HTTP client (see their files).
+ * pi-ai's stream for the model's API. Codex and Gemini go through piapi's own transports, and
+ * Anthropic Messages through pi-ai's provider on piapi's HTTP client (see their files).
  */
 function streamModel(model: Model<Api>, context: Context, options: TransportOptions): AsyncIterable<AssistantMessageEvent> {
   if (model.api === 'openai-codex-responses') return streamCodexResponses(model, context, options);
   if (model.api === 'anthropic-messages') return streamAnthropicMessages(model, context, options);
+  if (model.api === 'google-generative-ai') return streamGeminiGenerateContent(model, context, options);
   return streamSimple(model, context, options);
 }
 

@@ -70,7 +70,12 @@ export async function* guardUpstream(
  * final event that says the answer is complete (it checks that only for Anthropic streams that
  * did start). What a complete answer always carries tells the two apart: the id from Anthropic's
  * `message_start`, and the usage in the Responses API's `response.completed` (a real prompt has
- * input tokens). Chat-completions streams carry no such sign and are taken as they come.
+ * input tokens). Gemini's `finishReason` never reaches pi-ai's message: piapi's own transport
+ * checks it (gemini/generate-content.stream.ts), as the Codex one checks `response.completed`.
+ * Chat-completions streams are taken as they come: pi-ai's message shows no `finish_reason` and
+ * no `[DONE]`, and the usage chunk it asks for is not sent by every compatible server (see the
+ * README's known gaps). A connection cut inside the body is an error already (undici fails the
+ * read).
  */
 export function incompleteAnswer(message: AssistantMessage): string | undefined {
   switch (message.api) {

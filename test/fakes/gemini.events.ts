@@ -1,17 +1,40 @@
-import type { Candidate, FunctionCall, GenerateContentResponseUsageMetadata, Part } from '@google/genai';
 import { toolArguments, turnStopReason, turnUsage, type FakeToolCall, type FakeTurn } from './fake-turn.js';
 import type { TurnContext } from './provider-fake.js';
 
 /**
- * One `GenerateContentResponse` as the Gemini API sends it on the wire (camelCase JSON): a
- * stream chunk of `:streamGenerateContent?alt=sse`, or the whole answer of `:generateContent`.
- * The SDK's class adds getters; the wire has only these fields.
+ * One `GenerateContentResponse` as the Gemini API sends it on the wire (camelCase JSON, the
+ * fields of the REST reference the fake sends): a stream chunk of
+ * `:streamGenerateContent?alt=sse`, or the whole answer of `:generateContent`. Typed here
+ * rather than with `@google/genai`, which piapi does not depend on (it comes with pi-ai).
  */
 export interface GeminiResponse {
   candidates: Candidate[];
-  usageMetadata?: GenerateContentResponseUsageMetadata;
+  usageMetadata?: UsageMetadata;
   modelVersion: string;
   responseId: string;
+}
+
+interface Candidate {
+  content: { role: 'model'; parts: Part[] };
+  /** Set on the last chunk only: the model has stopped. */
+  finishReason?: 'STOP' | 'MAX_TOKENS';
+  index: number;
+}
+
+type Part = { text: string; thought?: true } | { functionCall: FunctionCall };
+
+interface FunctionCall {
+  name: string;
+  args: Record<string, unknown>;
+  id?: string;
+}
+
+interface UsageMetadata {
+  promptTokenCount: number;
+  candidatesTokenCount: number;
+  thoughtsTokenCount?: number;
+  cachedContentTokenCount?: number;
+  totalTokenCount: number;
 }
 
 /** Google's error body: `{ error: { code, message, status } }` with a canonical status name. */
@@ -54,7 +77,7 @@ export function geminiChunks(turn: FakeTurn, ctx: TurnContext): Array<GeminiResp
   }
   const last = chunks.at(-1) ?? chunk([]);
   if (chunks.length === 0) chunks.push(last);
-  last.candidates[0].finishReason = FINISH_REASONS[turnStopReason(turn)] as Candidate['finishReason'];
+  last.candidates[0].finishReason = FINISH_REASONS[turnStopReason(turn)];
   last.usageMetadata = geminiUsage(turn);
   return chunks;
 }
@@ -65,7 +88,7 @@ export function geminiResponse(turn: FakeTurn, ctx: TurnContext): GeminiResponse
     candidates: [
       {
         content: { role: 'model', parts: geminiParts(turn) },
-        finishReason: FINISH_REASONS[turnStopReason(turn)] as Candidate['finishReason'],
+        finishReason: FINISH_REASONS[turnStopReason(turn)],
         index: 0,
       },
     ],
@@ -90,7 +113,7 @@ function functionCall(call: FakeToolCall): FunctionCall {
 }
 
 /** Gemini counts cached tokens inside promptTokenCount and thoughts apart from candidates. */
-function geminiUsage(turn: FakeTurn): GenerateContentResponseUsageMetadata {
+function geminiUsage(turn: FakeTurn): UsageMetadata {
   const u = turnUsage(turn);
   const prompt = u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens;
   return {
