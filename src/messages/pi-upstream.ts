@@ -5,6 +5,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { UpstreamErrorReason } from '../observability/metric-names.js';
 import { upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
 import { streamAnthropicMessages } from './anthropic-upstream/anthropic-messages.stream.js';
+import { installStreamEndCheck, STREAM_END_CHECK_HEADER } from './chat-completions/stream-end-check.js';
 import { streamCodexResponses } from './codex/codex-responses.stream.js';
 import { originOf, recentErrorHead, watchErrorResponseHeads } from './error-response-heads.js';
 import { streamGeminiGenerateContent } from './gemini/generate-content.stream.js';
@@ -63,7 +64,7 @@ export function callUpstream(req: UpstreamRequest): UpstreamCall {
       ...req.options,
       apiKey: req.apiKey,
       signal: upstream.signal,
-      headers: provider.llm?.headers,
+      headers: upstreamHeaders(model, provider),
       // One transport everywhere (Node 20 and 22 alike): what the fakes and the pass-through speak.
       transport: 'sse',
       sessionId: req.sessionId ?? req.options.sessionId,
@@ -125,6 +126,13 @@ function streamModel(model: Model<Api>, context: Context, options: TransportOpti
   if (model.api === 'anthropic-messages') return streamAnthropicMessages(model, context, options);
   if (model.api === 'google-generative-ai') return streamGeminiGenerateContent(model, context, options);
   return streamSimple(model, context, options);
+}
+
+/** The provider's headers; chat-completions requests also ask for the check of their stream's end. */
+function upstreamHeaders(model: Model<Api>, provider: Provider): Record<string, string> | undefined {
+  if (model.api !== 'openai-completions') return provider.llm?.headers;
+  installStreamEndCheck();
+  return { ...provider.llm?.headers, [STREAM_END_CHECK_HEADER]: '1' };
 }
 
 /** The caller's provider, when it has an `llm` block (else a 404 that says why). */

@@ -43,6 +43,8 @@ const UPSTREAMS: Upstream[] = [
     cuts: [
       // The role chunk and two text chunks, then the connection closes inside the chunked body.
       { marker: 'please-close-early', what: 'a connection closed before the chunk with finish_reason', turn: { text: rest, fault: { kind: 'close', afterEvents: 3 } } },
+      // The same, but the chunked body ends cleanly: only the missing finish_reason and [DONE] tell.
+      { marker: 'please-end-early', what: 'a body ended cleanly before the chunk with finish_reason', turn: { text: rest, fault: { kind: 'end', afterEvents: 3 } } },
     ],
   },
 ];

@@ -1,0 +1,151 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { DecoratorHandler, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
+import { SseDecoder } from '../codex/sse-decoder.js';
+
+/**
+ * Chat-completions answers whose body ends cleanly before the stream's last word are errors.
+ *
+ * pi-ai reads chat completions through the `openai` SDK, which ends its iteration when the body
+ * ends, `data: [DONE]` or not, and pi-ai starts every message as `stop`: a proxy or server that
+ * closes the chunked body in the middle of an answer (a timeout, a restart) gave the client a
+ * short answer as if it were whole. Nothing of pi-ai sees the body, and the SDK client it makes
+ * takes no `fetch`, but the SDK calls Node's fetch, which dispatches through undici's global
+ * dispatcher: an interceptor composed onto it watches the answers of requests that carry
+ * {@link STREAM_END_CHECK_HEADER} (which it takes off before sending), and ends a body that
+ * ended before the end of the answer with an in-stream error event of chat completions'
+ * own shape (`data: {"error":{…}}`), which the SDK throws and pi-ai reports as an error event.
+ * (Failing the body instead, with the handler's error callback once the response is complete,
+ * left Node 20's fetch body unread and hanging.)
+ *
+ * The answer has ended when the stream said `data: [DONE]` or a choice came with a
+ * `finish_reason`: OpenAI sends both, and every compatible server at least one of them.
+ */
+
+/** The request header that asks for the check; piapi's own, never sent upstream. */
+export const STREAM_END_CHECK_HEADER = 'x-piapi-stream-end-check';
+
+/** The message of the error that ends a short body; pi-ai's error event carries it. */
+export const ENDED_EARLY_MESSAGE = 'upstream chat-completions stream ended before its finish_reason and data: [DONE]';
+
+// The blank lines first end whatever line or event the body was cut inside.
+const ENDED_EARLY_EVENT = Buffer.from(
+  `\n\ndata: ${JSON.stringify({ error: { message: ENDED_EARLY_MESSAGE, type: 'server_error', param: null, code: 'stream_ended_early' } })}\n\n`,
+);
+
+const FINISH_REASON = /"finish_reason"\s*:\s*"/;
+
+/** Follows a chat-completions SSE body, and tells whether it reached the end of the answer. */
+export class ChatCompletionsEndTracker {
+  private readonly decoder = new SseDecoder({ maxLineBytes: 64 * 1024 * 1024 });
+  private ended = false;
+
+  push(chunk: Buffer): void {
+    if (this.ended) return;
+    for (const { data } of this.decoder.push(chunk)) {
+      if (data.trim() === '[DONE]' || FINISH_REASON.test(data)) {
+        this.ended = true;
+        return;
+      }
+    }
+  }
+
+  /** Whether the answer's end has come. */
+  get finished(): boolean {
+    return this.ended;
+  }
+}
+
+/**
+ * Composes the check onto undici's global dispatcher, once per process. The global dispatcher
+ * is the one Node's fetch uses (Node 20's bundled undici and npm undici share it).
+ */
+export function installStreamEndCheck(): void {
+  const global = globalThis as { [INSTALLED]?: boolean };
+  if (global[INSTALLED]) return;
+  global[INSTALLED] = true;
+  setGlobalDispatcher(getGlobalDispatcher().compose(streamEndCheck));
+}
+
+const INSTALLED = Symbol.for('piapi.streamEndCheck');
+
+/** The interceptor: only requests marked with {@link STREAM_END_CHECK_HEADER} are watched. */
+export const streamEndCheck: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+  const headers = unmarked(opts.headers);
+  if (headers === undefined) return dispatch(opts, handler);
+  return dispatch({ ...opts, headers }, new EndCheckHandler(handler));
+};
+
+/**
+ * The request's headers without the marker, asking for an uncompressed answer (the check reads
+ * the bytes before fetch decompresses them); undefined when the request is not marked.
+ */
+export function unmarked(headers: Dispatcher.DispatchOptions['headers']): Record<string, string | string[]> | undefined {
+  if (headers === null || headers === undefined) return undefined;
+  // Most requests are not marked, and fetch gives lower-case names: no copy for those.
+  if (isRecord(headers) && !(STREAM_END_CHECK_HEADER in headers)) return undefined;
+  const entries: Array<[string, string | string[]]> = [];
+  if (Array.isArray(headers)) {
+    // Flat [name, value, name, value…] (what undici's own callers pass).
+    for (let i = 0; i + 1 < headers.length; i += 2) entries.push([String(headers[i]), headers[i + 1]]);
+  } else if (isRecord(headers)) {
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined) entries.push([name, value]);
+    }
+  } else {
+    for (const [name, value] of headers as Iterable<[string, string | string[]]>) entries.push([name, value]);
+  }
+  let marked = false;
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of entries) {
+    const lower = name.toLowerCase();
+    if (lower === STREAM_END_CHECK_HEADER) marked = true;
+    else if (lower !== 'accept-encoding') out[name] = value;
+  }
+  if (!marked) return undefined;
+  out['accept-encoding'] = 'identity';
+  return out;
+}
+
+function isRecord(headers: object): headers is Record<string, string | string[] | undefined> {
+  return typeof (headers as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function';
+}
+
+/** DecoratorHandler's methods, which its type declaration leaves out. */
+interface ResponseCallbacks {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void;
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void;
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void;
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void;
+}
+
+// DecoratorHandler adapts fetch's handler (the legacy callbacks in Node 20's undici) to these.
+const Decorator = DecoratorHandler as unknown as new (handler: Dispatcher.DispatchHandler) => ResponseCallbacks;
+
+class EndCheckHandler extends Decorator {
+  /** Set for a successful event stream in plain bytes, the only answers that are checked. */
+  private tracker: ChatCompletionsEndTracker | undefined;
+
+  override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    const type = String(headers['content-type'] ?? '');
+    const encoding = String(headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (statusCode >= 200 && statusCode < 300 && type.includes('text/event-stream') && encoding === 'identity') {
+      this.tracker = new ChatCompletionsEndTracker();
+    }
+    super.onResponseStart(controller, statusCode, headers, statusMessage);
+  }
+
+  override onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    try {
+      this.tracker?.push(chunk);
+    } catch {
+      // An SSE line past the decoder's bound: no longer checked, the SDK will fail it if it must.
+      this.tracker = undefined;
+    }
+    super.onResponseData(controller, chunk);
+  }
+
+  override onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    if (this.tracker && !this.tracker.finished) super.onResponseData(controller, ENDED_EARLY_EVENT);
+    super.onResponseEnd(controller, trailers);
+  }
+}
