@@ -23,6 +23,19 @@ describe('SseResponse', () => {
     expect(chunks).toEqual(['event: a\ndata: 1\n\nevent: b\ndata: 2\n\n']);
   });
 
+  it('sends frames encoded ahead as Buffers in the same chunk, in order, with the text ones', async () => {
+    sse = new SseResponse(60_000, () => ': ping\n\n', new PassThrough());
+    const chunks = chunksOf(sse);
+    void sse.write('data: 1\n\n');
+    void sse.write(Buffer.from('data: ü\n\n'));
+    void sse.write('data: 3\n\n');
+    await nextLoopTurn();
+    expect(chunks).toEqual(['data: 1\n\ndata: ü\n\ndata: 3\n\n']);
+    sse.end(Buffer.from('data: last\n\n'));
+    await nextLoopTurn();
+    expect(chunks.at(-1)).toBe('data: last\n\n');
+  });
+
   it('sends a frame written in a later turn as a chunk of its own, without waiting for more', async () => {
     sse = new SseResponse(60_000, () => ': ping\n\n', new PassThrough());
     const chunks = chunksOf(sse);

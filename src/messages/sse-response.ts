@@ -10,8 +10,8 @@
  */
 /** Where the frames go: the client's response itself (a ServerResponse). */
 export interface SseTarget {
-  write(chunk: string): boolean;
-  end(chunk?: string): unknown;
+  write(chunk: string | Buffer): boolean;
+  end(chunk?: string | Buffer): unknown;
   readonly destroyed: boolean;
   readonly writableEnded: boolean;
   on(event: 'drain' | 'close', listener: () => void): unknown;
@@ -22,7 +22,8 @@ export interface SseTarget {
 export class SseResponse {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private pending = '';
+  /** Frames queued since the last write; Buffers are frames encoded ahead (responses-sse.ts). */
+  private pending: Array<string | Buffer> = [];
   private flushing = false;
   /** Set while the client is not taking data; writes wait for it. */
   private drained: Promise<void> | undefined;
@@ -43,10 +44,10 @@ export class SseResponse {
   }
 
   /** Queues a frame; resolves at once unless the client is behind, then once it has caught up (or gone). */
-  async write(text: string): Promise<void> {
-    if (this.isClosed || text === '') return;
+  async write(frames: string | Buffer): Promise<void> {
+    if (this.isClosed || frames.length === 0) return;
     this.timer?.refresh();
-    this.pending += text;
+    this.pending.push(frames);
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => this.flush());
@@ -54,20 +55,18 @@ export class SseResponse {
     if (this.drained) await this.drained;
   }
 
-  end(text = ''): void {
+  end(frames: string | Buffer = ''): void {
     this.stop();
     if (this.stream.destroyed || this.stream.writableEnded) return;
-    const rest = this.pending + text;
-    this.pending = '';
-    this.stream.end(rest);
+    if (frames.length > 0) this.pending.push(frames);
+    this.stream.end(this.take());
   }
 
   private flush(): void {
     this.flushing = false;
-    const text = this.pending;
-    this.pending = '';
-    if (text === '' || this.stream.destroyed || this.stream.writableEnded) return;
-    if (!this.stream.write(text) && !this.drained) {
+    const chunk = this.take();
+    if (chunk.length === 0 || this.stream.destroyed || this.stream.writableEnded) return;
+    if (!this.stream.write(chunk) && !this.drained) {
       this.drained = new Promise<void>((resolve) => {
         const done = (): void => {
           this.stream.off('drain', done);
@@ -79,6 +78,16 @@ export class SseResponse {
         this.stream.on('close', done);
       });
     }
+  }
+
+  /** The pending frames as one chunk (one socket write). */
+  private take(): string | Buffer {
+    const pending = this.pending;
+    this.pending = [];
+    if (pending.length === 0) return '';
+    if (pending.length === 1) return pending[0];
+    if (pending.every((frame) => typeof frame === 'string')) return pending.join('');
+    return Buffer.concat(pending.map((frame) => (typeof frame === 'string' ? Buffer.from(frame) : frame)));
   }
 
   private sendPing(): void {

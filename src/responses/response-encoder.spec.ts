@@ -35,7 +35,7 @@ function encode(events: AssistantMessageEvent[], opts: Partial<EncoderOptions> =
 }
 
 function golden(name: string, events: ResponsesStreamEvent[]): Promise<void> {
-  return expect(encodeResponsesEvents(events)).toMatchFileSnapshot(`../../test/fixtures/responses/encoder/${name}.sse`);
+  return expect(encodeResponsesEvents(events).toString()).toMatchFileSnapshot(`../../test/fixtures/responses/encoder/${name}.sse`);
 }
 
 describe('ResponsesEventEncoder golden streams', () => {

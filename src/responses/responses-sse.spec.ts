@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ResponsesStreamEvent } from './response-encoder.js';
 import { encodeResponsesEvents } from './responses-sse.js';
 
-function frames(text: string): { event: string; data: unknown }[] {
-  return text
+function frames(encoded: Buffer): { event: string; data: unknown }[] {
+  return encoded
+    .toString()
     .split('\n\n')
     .filter(Boolean)
     .map((frame) => {
@@ -14,15 +15,34 @@ function frames(text: string): { event: string; data: unknown }[] {
 
 describe('encodeResponsesEvents', () => {
   const tools = [{ type: 'function', name: 'shell', parameters: { type: 'object', properties: { cmd: { type: 'string', description: 'a "quoted" \\ path' } } } }];
-  const created = { type: 'response.created', sequence_number: 0, response: { id: 'resp_1', instructions: null, output: [], tools, usage: null } };
+  const instructions = 'You are Codex. Use "apply_patch" to edit files.\n\u2028 — ünïcode, \\ and 🙈';
+  const created = { type: 'response.created', sequence_number: 0, response: { id: 'resp_1', instructions, output: [], tools, usage: null } };
   const delta = { type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'hi\n' };
   const bare = { type: 'response.completed', sequence_number: 2, response: { id: 'resp_1', output: [], tools: [] } };
 
   it('writes each event as an SSE frame named by its type, whose data parses to the event', () => {
     const events = [created, delta, bare] as unknown as ResponsesStreamEvent[];
     const out = encodeResponsesEvents(events);
-    expect(out.endsWith('\n\n')).toBe(true);
+    expect(out.toString().endsWith('\n\n')).toBe(true);
     expect(frames(out)).toEqual(events.map((e) => ({ event: e.type, data: e })));
+  });
+
+  it("gives exactly JSON.stringify's bytes, with the echoed instructions and tools where they were", () => {
+    const completed = { ...created, type: 'response.completed', sequence_number: 9, response: { ...created.response, output: [{ type: 'message', text: 'done' }], usage: { total_tokens: 3 } } };
+    const noInstructions = { ...created, sequence_number: 10, response: { ...created.response, instructions: null } };
+    const noTools = { ...created, sequence_number: 11, response: { ...created.response, tools: [] } };
+    const events = [created, delta, completed, noInstructions, noTools, bare] as unknown as ResponsesStreamEvent[];
+    const expected = events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('');
+    expect(encodeResponsesEvents(events).toString()).toBe(expected);
+    // And again, from the encodings kept.
+    expect(encodeResponsesEvents(events).toString()).toBe(expected);
+  });
+
+  it('echoes instructions that differ by request, each its own', () => {
+    const other = { ...created, response: { ...created.response, instructions: 'Other instructions' } };
+    const [first, second] = frames(encodeResponsesEvents([created, other]));
+    expect((first.data as { response: { instructions: string } }).response.instructions).toBe(instructions);
+    expect((second.data as { response: { instructions: string } }).response.instructions).toBe('Other instructions');
   });
 
   it('gives the same JSON for the echoed tools every time, serialized once per tools array', () => {
