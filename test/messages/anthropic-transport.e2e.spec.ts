@@ -37,7 +37,8 @@ function model(baseUrl: string, id = 'claude-sonnet-4-5', provider = 'anthropic'
 function history(): Context {
   const thinking = 'The user wants the weather — call the tool.';
   return {
-    systemPrompt: 'You are terse. Réponds en français. 日本',
+    // The unpaired surrogate is dropped on both paths (pi-ai's sanitizeSurrogates).
+    systemPrompt: 'You are terse. Réponds en français. 日本 \uD83D🙈',
     tools: [WEATHER],
     messages: [
       { role: 'user', content: 'Weather in Paris?', timestamp: 1 },
@@ -204,7 +205,8 @@ describe('Anthropic Messages on piapi\'s client, beside pi-ai on the Anthropic S
     const sent = fake.requests.map((req) => req.json());
     expect(sent.map((body) => body.tools[0].description)).toEqual(['Weather for a city ✓', 'Another description', 'Weather for a city ✓']);
     expect(sent.map((body) => Object.keys(body.tools[0].input_schema.properties))).toEqual([['city'], ['town'], ['city']]);
-    expect(sent.map((body) => body.system[0].text)).toEqual(['You are terse. Réponds en français. 日本', 'Something else', 'You are terse. Réponds en français. 日本']);
+    const terse = 'You are terse. Réponds en français. 日本 🙈';
+    expect(sent.map((body) => body.system[0].text)).toEqual([terse, 'Something else', terse]);
     expect(fake.requests[2].body.equals(fake.requests[0].body)).toBe(true);
   });
 

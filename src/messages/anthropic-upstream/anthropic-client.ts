@@ -1,6 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { request, type Dispatcher } from 'undici';
 import { SerializedPartCache, encodeBody } from '../serialized-parts.js';
+import { sanitizeSurrogates } from './pi-ai-anthropic.js';
+
+/**
+ * What pi-ai is given as the system prompt when the client has the real one: the text of the
+ * system block that the client replaces by the prompt (random, so no prompt is ever taken for it).
+ */
+export const SYSTEM_PROMPT_MARK = `piapi-system-prompt-${randomUUID()}`;
 
 /** What the client is told about each upstream response head, errors included. */
 export type ResponseHook = (response: { status: number; headers: Record<string, string> }) => unknown;
@@ -10,6 +18,11 @@ export interface AnthropicClientOptions {
   baseUrl: string;
   /** Every request header but content-type (credentials, version, betas, the provider's own). */
   headers: Record<string, string>;
+  /**
+   * The system prompt, when pi-ai was given {@link SYSTEM_PROMPT_MARK} in its place: the system
+   * block with that text gets the prompt, without unpaired surrogates (pi-ai's sanitizeSurrogates).
+   */
+  systemPrompt?: string;
   /** The SDK's default: 2 retries. */
   maxRetries?: number;
   /** Called with each error response's head: pi-ai calls its `onResponse` for a success only. */
@@ -68,7 +81,7 @@ export class AnthropicClient {
   private async send(params: Record<string, unknown>, options: RequestOptions): Promise<ResponseLike> {
     const url = `${this.options.baseUrl.replace(/\/+$/, '')}/v1/messages`;
     const headers = { ...this.options.headers, 'content-type': 'application/json' };
-    const body = encodeParams(params);
+    const body = encodeParams(params, this.options.systemPrompt);
     const maxRetries = options.maxRetries ?? this.options.maxRetries ?? DEFAULT_MAX_RETRIES;
     for (let retriesLeft = maxRetries; ; retriesLeft--) {
       let response: Dispatcher.ResponseData;
@@ -101,12 +114,25 @@ export class AnthropicClient {
 
 /** pi-ai rebuilds the tools and system blocks for every request; equal ones are encoded once. */
 const TOOLS = new SerializedPartCache<unknown, unknown>(isDeepStrictEqual, (tools) => tools);
-const SYSTEM = new SerializedPartCache<unknown, unknown>(isDeepStrictEqual, (system) => system);
 
-function encodeParams(params: Record<string, unknown>): Buffer {
+interface SystemKey {
+  blocks: unknown[];
+  prompt: string | undefined;
+}
+const SYSTEM = new SerializedPartCache<SystemKey, unknown[]>(
+  (a, b) => a.prompt === b.prompt && isDeepStrictEqual(a.blocks, b.blocks),
+  ({ blocks, prompt }) => (prompt === undefined ? blocks : withPrompt(blocks, prompt)),
+);
+
+function withPrompt(blocks: unknown[], prompt: string): unknown[] {
+  const text = sanitizeSurrogates(prompt);
+  return blocks.map((block) => ((block as { text?: unknown }).text === SYSTEM_PROMPT_MARK ? { ...(block as object), text } : block));
+}
+
+function encodeParams(params: Record<string, unknown>, systemPrompt: string | undefined): Buffer {
   const body: Record<string, unknown> = { ...params, stream: true };
   const tools = Array.isArray(body.tools) && body.tools.length > 0 ? TOOLS.get(body.tools) : undefined;
-  const system = Array.isArray(body.system) ? SYSTEM.get(body.system) : undefined;
+  const system = Array.isArray(body.system) ? SYSTEM.get({ blocks: body.system as unknown[], prompt: systemPrompt }) : undefined;
   if (tools) body.tools = tools.value;
   if (system) body.system = system.value;
   return encodeBody(body, { tools, system });

@@ -1,6 +1,6 @@
 import { streamSimple, type Api, type AssistantMessageEventStream, type Context, type Model, type ThinkingLevel } from '@mariozechner/pi-ai';
 import type { TransportOptions } from '../pi-upstream.js';
-import { AnthropicClient } from './anthropic-client.js';
+import { AnthropicClient, SYSTEM_PROMPT_MARK } from './anthropic-client.js';
 import { adjustMaxTokensForThinking, buildBaseOptions, buildCopilotDynamicHeaders, hasCopilotVisionInput, streamAnthropic, type AnthropicStreamOptions } from './pi-ai-anthropic.js';
 
 const ANTHROPIC_VERSION = '2023-06-01';
@@ -23,16 +23,21 @@ export function streamAnthropicMessages(model: Model<Api>, context: Context, opt
   const client = new AnthropicClient({
     baseUrl: model.baseUrl,
     headers: requestHeaders(model, context, apiKey, options.headers),
+    systemPrompt: context.systemPrompt,
     onErrorResponse: (response) => options.onResponse?.(response, model),
     onErrorBody: options.onErrorBody,
   });
+  // pi-ai runs a regular expression over the whole system prompt on every request (7% of the
+  // CPU of a Codex turn, whose instructions are 7-16 KB): it gets a stand-in, and the client
+  // puts the prompt, cleaned as pi-ai would once per distinct prompt, where the stand-in is.
+  const piContext = context.systemPrompt ? { ...context, systemPrompt: SYSTEM_PROMPT_MARK } : context;
   const base: AnthropicStreamOptions = { ...buildBaseOptions(model, options, apiKey), client };
-  if (!options.reasoning) return streamAnthropic(model, context, { ...base, thinkingEnabled: false });
+  if (!options.reasoning) return streamAnthropic(model, piContext, { ...base, thinkingEnabled: false });
   if (supportsAdaptiveThinking(model.id)) {
-    return streamAnthropic(model, context, { ...base, thinkingEnabled: true, effort: effortOf(model, options.reasoning) });
+    return streamAnthropic(model, piContext, { ...base, thinkingEnabled: true, effort: effortOf(model, options.reasoning) });
   }
   const adjusted = adjustMaxTokensForThinking(base.maxTokens || 0, model.maxTokens, options.reasoning, options.thinkingBudgets);
-  return streamAnthropic(model, context, { ...base, maxTokens: adjusted.maxTokens, thinkingEnabled: true, thinkingBudgetTokens: adjusted.thinkingBudget });
+  return streamAnthropic(model, piContext, { ...base, maxTokens: adjusted.maxTokens, thinkingEnabled: true, thinkingBudgetTokens: adjusted.thinkingBudget });
 }
 
 function requestHeaders(model: Model<Api>, context: Context, apiKey: string, optionHeaders: Record<string, string> | undefined): Record<string, string> {

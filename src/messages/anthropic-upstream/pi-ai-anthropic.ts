@@ -42,9 +42,11 @@ const load = async <T>(path: string): Promise<T> => (await import(new URL(path, 
 const provider = await load<AnthropicProvider>('./providers/anthropic.js');
 const simple = await load<SimpleOptions>('./providers/simple-options.js');
 const copilot = await load<CopilotHeaders>('./providers/github-copilot-headers.js');
+const unicode = await load<{ sanitizeSurrogates(this: void, text: string): string }>('./utils/sanitize-unicode.js');
 
 export const streamAnthropic = provider.streamAnthropic;
 export const buildBaseOptions = simple.buildBaseOptions;
 export const adjustMaxTokensForThinking = simple.adjustMaxTokensForThinking;
 export const hasCopilotVisionInput = copilot.hasCopilotVisionInput;
 export const buildCopilotDynamicHeaders = copilot.buildCopilotDynamicHeaders;
+export const sanitizeSurrogates = unicode.sanitizeSurrogates;
