@@ -14,6 +14,8 @@ export interface SseTarget {
   end(chunk?: string | Buffer): unknown;
   readonly destroyed: boolean;
   readonly writableEnded: boolean;
+  cork(): void;
+  uncork(): void;
   on(event: 'drain' | 'close', listener: () => void): unknown;
   once(event: 'close', listener: () => void): unknown;
   off(event: 'drain' | 'close', listener: () => void): unknown;
@@ -22,7 +24,7 @@ export interface SseTarget {
 export class SseResponse {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Frames queued since the last write; Buffers are frames encoded ahead (responses-sse.ts). */
+  /** Frames queued since the last write; Buffers are pieces of frames encoded ahead (responses-sse.ts). */
   private pending: Array<string | Buffer> = [];
   private flushing = false;
   /** Set while the client is not taking data; writes wait for it. */
@@ -44,10 +46,10 @@ export class SseResponse {
   }
 
   /** Queues a frame; resolves at once unless the client is behind, then once it has caught up (or gone). */
-  async write(frames: string | Buffer): Promise<void> {
+  async write(frames: string | Buffer | readonly Buffer[]): Promise<void> {
     if (this.isClosed || frames.length === 0) return;
     this.timer?.refresh();
-    this.pending.push(frames);
+    this.queue(frames);
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => this.flush());
@@ -55,18 +57,51 @@ export class SseResponse {
     if (this.drained) await this.drained;
   }
 
-  end(frames: string | Buffer = ''): void {
+  end(frames: string | Buffer | readonly Buffer[] = ''): void {
     this.stop();
     if (this.stream.destroyed || this.stream.writableEnded) return;
-    if (frames.length > 0) this.pending.push(frames);
-    this.stream.end(this.take());
+    this.queue(frames);
+    this.send();
+    this.stream.end();
+  }
+
+  private queue(frames: string | Buffer | readonly Buffer[]): void {
+    if (typeof frames === 'string' || Buffer.isBuffer(frames)) {
+      if (frames.length > 0) this.pending.push(frames);
+    } else {
+      for (const piece of frames) this.pending.push(piece);
+    }
+  }
+
+  /**
+   * Writes the pending frames in one socket write: corked, so pieces (a frame's echoed tools
+   * and instructions, encoded once) go out as they are, without copying them into one buffer.
+   */
+  private send(): boolean {
+    const pending = this.pending;
+    this.pending = [];
+    if (pending.length === 1) return this.stream.write(pending[0]);
+    let written = true;
+    this.stream.cork();
+    let text = '';
+    for (const piece of pending) {
+      if (typeof piece === 'string') {
+        text += piece;
+        continue;
+      }
+      if (text !== '') written = this.stream.write(text) && written;
+      text = '';
+      written = this.stream.write(piece) && written;
+    }
+    if (text !== '') written = this.stream.write(text) && written;
+    this.stream.uncork();
+    return written;
   }
 
   private flush(): void {
     this.flushing = false;
-    const chunk = this.take();
-    if (chunk.length === 0 || this.stream.destroyed || this.stream.writableEnded) return;
-    if (!this.stream.write(chunk) && !this.drained) {
+    if (this.pending.length === 0 || this.stream.destroyed || this.stream.writableEnded) return;
+    if (!this.send() && !this.drained) {
       this.drained = new Promise<void>((resolve) => {
         const done = (): void => {
           this.stream.off('drain', done);
@@ -78,16 +113,6 @@ export class SseResponse {
         this.stream.on('close', done);
       });
     }
-  }
-
-  /** The pending frames as one chunk (one socket write). */
-  private take(): string | Buffer {
-    const pending = this.pending;
-    this.pending = [];
-    if (pending.length === 0) return '';
-    if (pending.length === 1) return pending[0];
-    if (pending.every((frame) => typeof frame === 'string')) return pending.join('');
-    return Buffer.concat(pending.map((frame) => (typeof frame === 'string' ? Buffer.from(frame) : frame)));
   }
 
   private sendPing(): void {

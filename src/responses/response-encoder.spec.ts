@@ -5,7 +5,7 @@ import { decodeCompaction } from './compaction.js';
 import { decodeReasoning } from './reasoning-codec.js';
 import { ResponsesEventEncoder, type EncoderOptions, type ResponsesStreamEvent } from './response-encoder.js';
 import { validateResponsesRequest } from './responses-request.js';
-import { encodeResponsesEvents } from './responses-sse.js';
+import { encodeResponsesEvents, framesText } from './responses-sse.js';
 import { ToolCatalog } from './tool-catalog.js';
 
 const TOOLS = [
@@ -35,7 +35,7 @@ function encode(events: AssistantMessageEvent[], opts: Partial<EncoderOptions> =
 }
 
 function golden(name: string, events: ResponsesStreamEvent[]): Promise<void> {
-  return expect(encodeResponsesEvents(events).toString()).toMatchFileSnapshot(`../../test/fixtures/responses/encoder/${name}.sse`);
+  return expect(framesText(encodeResponsesEvents(events))).toMatchFileSnapshot(`../../test/fixtures/responses/encoder/${name}.sse`);
 }
 
 describe('ResponsesEventEncoder golden streams', () => {

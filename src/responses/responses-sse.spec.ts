@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ResponsesStreamEvent } from './response-encoder.js';
-import { encodeResponsesEvents } from './responses-sse.js';
+import { encodeResponsesEvents, framesText } from './responses-sse.js';
 
-function frames(encoded: Buffer): { event: string; data: unknown }[] {
-  return encoded
-    .toString()
+function frames(encoded: string | Buffer[]): { event: string; data: unknown }[] {
+  return framesText(encoded)
     .split('\n\n')
     .filter(Boolean)
     .map((frame) => {
@@ -23,7 +22,7 @@ describe('encodeResponsesEvents', () => {
   it('writes each event as an SSE frame named by its type, whose data parses to the event', () => {
     const events = [created, delta, bare] as unknown as ResponsesStreamEvent[];
     const out = encodeResponsesEvents(events);
-    expect(out.toString().endsWith('\n\n')).toBe(true);
+    expect(framesText(out).endsWith('\n\n')).toBe(true);
     expect(frames(out)).toEqual(events.map((e) => ({ event: e.type, data: e })));
   });
 
@@ -33,9 +32,9 @@ describe('encodeResponsesEvents', () => {
     const noTools = { ...created, sequence_number: 11, response: { ...created.response, tools: [] } };
     const events = [created, delta, completed, noInstructions, noTools, bare] as unknown as ResponsesStreamEvent[];
     const expected = events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join('');
-    expect(encodeResponsesEvents(events).toString()).toBe(expected);
+    expect(framesText(encodeResponsesEvents(events))).toBe(expected);
     // And again, from the encodings kept.
-    expect(encodeResponsesEvents(events).toString()).toBe(expected);
+    expect(framesText(encodeResponsesEvents(events))).toBe(expected);
   });
 
   it('echoes instructions that differ by request, each its own', () => {

@@ -23,8 +23,11 @@ const TOOLS_MARK = `\u0000piapi-tools-${nonce}`;
 const INSTRUCTIONS_MARK_JSON = JSON.stringify(INSTRUCTIONS_MARK);
 const TOOLS_MARK_JSON = JSON.stringify(TOOLS_MARK);
 
-/** SSE frames as OpenAI writes them: the event name repeats the payload's `type`. */
-export function encodeResponsesEvents(events: readonly ResponsesStreamEvent[]): Buffer {
+/**
+ * SSE frames as OpenAI writes them: the event name repeats the payload's `type`. Frames with
+ * echoed members come as the list of their pieces, written as they are (no copy into one).
+ */
+export function encodeResponsesEvents(events: readonly ResponsesStreamEvent[]): string | Buffer[] {
   const parts: Buffer[] = [];
   let text = '';
   for (const event of events) {
@@ -45,9 +48,14 @@ export function encodeResponsesEvents(events: readonly ResponsesStreamEvent[]): 
     }
     text += `${json.slice(at)}\n\n`;
   }
-  if (parts.length === 0) return Buffer.from(text);
+  if (parts.length === 0) return text;
   if (text !== '') parts.push(Buffer.from(text));
-  return Buffer.concat(parts);
+  return parts;
+}
+
+/** The frames as one text (tests, logs). */
+export function framesText(frames: string | readonly Buffer[]): string {
+  return typeof frames === 'string' ? frames : Buffer.concat(frames).toString();
 }
 
 interface EchoedParts {
