@@ -7,6 +7,7 @@ import { encodeCompaction, isCompactionRequest } from './compaction.js';
 import { encodeReasoning } from './reasoning-codec.js';
 import type { ResponsesRequest } from './responses-request.js';
 import type { ToolCatalog } from './tool-catalog.js';
+import { reasoningTokens } from '../messages/reasoning-usage.js';
 
 export interface EncoderOptions {
   /** The model the client asked for, reported back in `response.model`. */
@@ -450,8 +451,8 @@ export function responseUsage(usage: Usage): ResponseUsage {
     input_tokens: input,
     input_tokens_details: { cached_tokens: usage.cacheRead },
     output_tokens: usage.output,
-    // pi-ai does not report reasoning tokens apart.
-    output_tokens_details: { reasoning_tokens: 0 },
+    // Where the upstream reported them (reasoning-usage.ts); else 0.
+    output_tokens_details: { reasoning_tokens: reasoningTokens(usage) },
     total_tokens: input + usage.output,
   };
 }

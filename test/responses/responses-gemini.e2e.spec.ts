@@ -69,12 +69,12 @@ users:
     }
     expect(deltas).toEqual(['Hello', ' from', ' Gemini']);
     expect(completed?.output_text ?? completed?.output).toBeTruthy();
-    // promptTokenCount 112 with 100 cached; thoughts count as output.
+    // promptTokenCount 112 with 100 cached; thoughts count as output, and apart as reasoning.
     expect(completed?.usage).toMatchObject({
       input_tokens: 112,
       input_tokens_details: { cached_tokens: 100 },
       output_tokens: 7,
-      output_tokens_details: { reasoning_tokens: 0 },
+      output_tokens_details: { reasoning_tokens: 4 },
     });
 
     const upstream = fake.requests.at(-1)!;

@@ -23,6 +23,8 @@ interface Target {
   toolResultId: (body: RecordedJson) => string | undefined;
   toolNames: (body: RecordedJson) => string[];
   toolCallArguments: (body: RecordedJson) => unknown;
+  /** `output_tokens_details.reasoning_tokens` for an answer whose upstream counted 2 (only Codex reports them apart). */
+  reasoningTokens: number;
 }
 
 const TARGETS: Target[] = [
@@ -34,6 +36,7 @@ const TARGETS: Target[] = [
     baseUrl: (f) => f.url,
     key: 'fake-anthropic-key-resp-0001',
     path: '/v1/messages',
+    reasoningTokens: 0,
     toolResultId: (b) => b.messages.flatMap((m: RecordedJson) => (Array.isArray(m.content) ? m.content : [])).find((c: RecordedJson) => c.type === 'tool_result')?.tool_use_id,
     toolNames: (b) => (b.tools ?? []).map((t: RecordedJson) => t.name),
     toolCallArguments: (b) => b.messages.flatMap((m: RecordedJson) => (Array.isArray(m.content) ? m.content : [])).find((c: RecordedJson) => c.type === 'tool_use')?.input,
@@ -46,6 +49,7 @@ const TARGETS: Target[] = [
     baseUrl: (f) => `${f.url}/v1`,
     key: 'sk-chat-resp-secret-0002',
     path: '/v1/chat/completions',
+    reasoningTokens: 0,
     toolResultId: (b) => b.messages.find((m: RecordedJson) => m.role === 'tool')?.tool_call_id,
     toolNames: (b) => (b.tools ?? []).map((t: RecordedJson) => t.function.name),
     toolCallArguments: (b) => {
@@ -61,6 +65,7 @@ const TARGETS: Target[] = [
     baseUrl: (f) => f.url,
     key: fakeCodexJwt({ accountId: 'acc-resp-e2e' }),
     path: '/codex/responses',
+    reasoningTokens: 2,
     toolResultId: (b) => b.input.find((i: RecordedJson) => i.type === 'function_call_output')?.call_id,
     toolNames: (b) => (b.tools ?? []).map((t: RecordedJson) => t.name),
     toolCallArguments: (b) => {
@@ -101,7 +106,7 @@ function script(target: Target): FakeScript {
     if (text.includes('please-patch')) return turn({ toolCalls: [{ name: 'apply_patch', arguments: { input: PATCH } }] });
     if (text.includes('please-spawn')) return turn({ toolCalls: [{ name: 'multi_agent_v1__spawn_agent', arguments: { task: 'lint' } }] });
     if (text.includes('please-truncate')) return turn({ text: ['Once upon'], stopReason: 'length' });
-    return turn({ text: ['Hello', ' from ', target.name], usage: { inputTokens: 12, outputTokens: 3, cacheReadTokens: 100 } });
+    return turn({ text: ['Hello', ' from ', target.name], usage: { inputTokens: 12, outputTokens: 3, reasoningTokens: 2, cacheReadTokens: 100 } });
   };
 }
 
@@ -163,6 +168,7 @@ users:
       input_tokens: 112,
       input_tokens_details: { cached_tokens: 100 },
       output_tokens: 3,
+      output_tokens_details: { reasoning_tokens: target.reasoningTokens },
       total_tokens: 115,
     });
     const upstream = fake.requests.at(-1)!;

@@ -19,6 +19,7 @@ import { convertResponsesMessages, convertResponsesTools, processResponsesStream
 import { SkipMemo, skimResponseEvent } from './response-skim.js';
 import { SerializedPartCache, encodeBody, type SerializedPart } from '../serialized-parts.js';
 import { SseDecoder } from './sse-decoder.js';
+import type { ReasoningUsage } from '../reasoning-usage.js';
 
 /**
  * The `openai-codex-responses` API (the ChatGPT backend behind Codex) over SSE, with pi-ai's own
@@ -86,7 +87,14 @@ async function run(model: Model<Api>, context: Context, options: TransportOption
     const encoded = isRecord(body) ? encodeBody(body, parts) : Buffer.from(JSON.stringify(body));
     const response = await send(model, codexUrl(model.baseUrl), headers, encoded, options);
     stream.push({ type: 'start', partial: output });
-    await processResponsesStream(codexEvents(response.body), output, stream, model);
+    let reasoning: number | undefined;
+    await processResponsesStream(
+      codexEvents(response.body, (usage) => (reasoning = usage?.output_tokens_details?.reasoning_tokens)),
+      output,
+      stream,
+      model,
+    );
+    if (typeof reasoning === 'number') (output.usage as ReasoningUsage).reasoning = reasoning;
     if (options.signal?.aborted) throw new Error('Request was aborted');
     stream.push({ type: 'done', reason: output.stopReason as 'stop' | 'length' | 'toolUse', message: output });
     stream.end();
@@ -219,7 +227,12 @@ function errorMessage(status: number, raw: string): string {
 }
 
 /** The body's SSE events as pi-ai's processor reads them, with Codex's terminal and error events mapped. */
-async function* codexEvents(body: Dispatcher.ResponseData['body']): AsyncGenerator<ResponsesEvent> {
+interface FinalUsage {
+  output_tokens_details?: { reasoning_tokens?: number };
+}
+
+/** `onUsage` gets the final event's usage (pi-ai keeps no reasoning count of it). */
+async function* codexEvents(body: Dispatcher.ResponseData['body'], onUsage: (usage: FinalUsage | undefined) => void): AsyncGenerator<ResponsesEvent> {
   const decoder = new SseDecoder({ skip: UNREAD_EVENTS, latin1: ASCII_READ_EVENTS });
   // Iterated by hand: leaving a `for await` early destroys the body, and with it a connection
   // that only had the end of the body left to send.
@@ -251,6 +264,7 @@ async function* codexEvents(body: Dispatcher.ResponseData['body']): AsyncGenerat
           const response = event.response as Record<string, unknown> | undefined;
           const status = typeof response?.status === 'string' && RESPONSE_STATUSES.has(response.status) ? response.status : undefined;
           finished = true;
+          onUsage(response?.usage as FinalUsage | undefined);
           yield { ...event, type: 'response.completed', response: response ? { ...response, status } : response };
           return;
         }

@@ -10,6 +10,7 @@ import {
 } from '@mariozechner/pi-ai';
 import type { GeminiChunk, GeminiError, GeminiPart } from './gemini-wire.js';
 import { isThinkingPart, retainThoughtSignature } from './pi-ai-google.js';
+import type { ReasoningUsage } from '../reasoning-usage.js';
 
 /** The finish reasons of an answer that ended normally; any other one fails it. */
 const STOP_REASONS: ReadonlyMap<string, 'stop' | 'length'> = new Map([
@@ -62,14 +63,16 @@ export class GeminiChunkReader {
     this.blockReason ??= chunk.promptFeedback?.blockReason;
     const usage = chunk.usageMetadata;
     if (usage) {
-      output.usage = {
+      const counted: ReasoningUsage = {
         input: (usage.promptTokenCount || 0) - (usage.cachedContentTokenCount || 0),
         output: (usage.candidatesTokenCount || 0) + (usage.thoughtsTokenCount || 0),
         cacheRead: usage.cachedContentTokenCount || 0,
         cacheWrite: 0,
         totalTokens: usage.totalTokenCount || 0,
         cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 },
+        reasoning: usage.thoughtsTokenCount || 0,
       };
+      output.usage = counted;
       calculateCost(this.model, output.usage);
     }
   }

@@ -5,6 +5,7 @@ import { createGate } from '../../../test/fakes/gate.js';
 import { startGeminiFake } from '../../../test/fakes/gemini.fake.js';
 import type { ProviderFake } from '../../../test/fakes/provider-fake.js';
 import { streamGeminiGenerateContent } from './generate-content.stream.js';
+import type { ReasoningUsage } from '../reasoning-usage.js';
 
 const KEY = 'AIza-fake-transport-0001';
 
@@ -133,7 +134,10 @@ describe('streamGeminiGenerateContent reads a finished answer as pi-ai’s googl
     const ours = streamGeminiGenerateContent(model, context, { apiKey: KEY });
     for await (const e of ours) ourEvents.push(e.type);
     expect(ourEvents).toEqual(piEvents);
-    expect(comparable(await ours.result())).toEqual(comparable(await pi.result()));
+    const { usage: { reasoning, ...usage }, ...message } = (await ours.result()) as AssistantMessage & { usage: ReasoningUsage };
+    expect(comparable({ ...message, usage })).toEqual(comparable(await pi.result()));
+    // Beyond pi-ai's usage: the thoughts counted apart (thoughtsTokenCount), 0 when there were none.
+    expect(reasoning).toBe(script.usage?.reasoningTokens ?? 0);
   });
 
   it('fails an HTTP error with the same message, and reports its status and headers to onResponse', async () => {
