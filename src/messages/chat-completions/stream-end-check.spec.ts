@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +151,22 @@ describe('the interceptor, against a real server', () => {
     expect(seen[0][STREAM_END_CHECK_HEADER]).toBeUndefined();
     const plain = await fetch(`${base}/short`);
     expect(await plain.text()).toBe(chunk({ content: 'Partial' }));
+  });
+
+  it('watches them too in a process whose first fetch ran before undici loaded (Node’s bundled Agent held the slot)', async () => {
+    // What `piapi codex` does: a health check with fetch, then the gateway in the same process.
+    const module = fileURLToPath(new URL('./stream-end-check.ts', import.meta.url));
+    const script = `
+      await (await fetch(process.env.BASE + '/finished')).text();
+      const { installStreamEndCheck, STREAM_END_CHECK_HEADER } = await import(${JSON.stringify(module)});
+      installStreamEndCheck();
+      const short = await fetch(process.env.BASE + '/short', { headers: { [STREAM_END_CHECK_HEADER]: '1' } });
+      const done = await fetch(process.env.BASE + '/done', { headers: { [STREAM_END_CHECK_HEADER]: '1' } });
+      console.log(JSON.stringify([await short.text(), await done.text()]));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, BASE: base } });
+    const [short, done] = JSON.parse(stdout) as [string, string];
+    expect(short).toContain(ENDED_EARLY_MESSAGE);
+    expect(done).toBe(chunk({ content: 'Hi' }) + 'data: [DONE]\n\n');
   });
 });
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { DecoratorHandler, getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
+import { Agent, DecoratorHandler, Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import { SseDecoder } from '../codex/sse-decoder.js';
 
 /**
@@ -57,13 +57,18 @@ export class ChatCompletionsEndTracker {
 
 /**
  * Composes the check onto undici's global dispatcher, once per process. The global dispatcher
- * is the one Node's fetch uses (Node 20's bundled undici and npm undici share it).
+ * is the one Node's fetch uses (Node's bundled undici and npm undici share its slot). Which one
+ * holds the slot depends on what ran first: npm undici puts its Agent there when it loads, but
+ * a fetch made before that (the CLI's health check of a running gateway) leaves Node's bundled
+ * Agent there, whose handler calls (undici 6's) the interceptor's handler does not speak. The
+ * check is composed onto an npm undici dispatcher, the one found or a new Agent.
  */
 export function installStreamEndCheck(): void {
   const global = globalThis as { [INSTALLED]?: boolean };
   if (global[INSTALLED]) return;
   global[INSTALLED] = true;
-  setGlobalDispatcher(getGlobalDispatcher().compose(streamEndCheck));
+  const current = getGlobalDispatcher();
+  setGlobalDispatcher((current instanceof Dispatcher ? current : new Agent()).compose(streamEndCheck));
 }
 
 const INSTALLED = Symbol.for('piapi.streamEndCheck');
