@@ -5,10 +5,10 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { UpstreamErrorReason } from '../observability/metric-names.js';
 import { upstreamErrorToGatewayError } from './anthropic/upstream-error.js';
 import { streamAnthropicMessages } from './anthropic-upstream/anthropic-messages.stream.js';
-import { installStreamEndCheck, STREAM_END_CHECK_HEADER } from './chat-completions/stream-end-check.js';
 import { streamCodexResponses } from './codex/codex-responses.stream.js';
 import { originOf, recentErrorHead, watchErrorResponseHeads } from './error-response-heads.js';
 import { streamGeminiGenerateContent } from './gemini/generate-content.stream.js';
+import { installStreamEndCheck, STREAM_END_CHECK_HEADER, type StreamKind } from './stream-end-check.js';
 import { guardUpstream } from './upstream-guard.js';
 
 export interface UpstreamRequest {
@@ -128,12 +128,21 @@ function streamModel(model: Model<Api>, context: Context, options: TransportOpti
   return streamSimple(model, context, options);
 }
 
-/** The provider's headers; chat-completions requests also ask for the check of their stream's end. */
+/**
+ * The provider's headers; requests of the APIs whose SDK path takes a short body for a whole
+ * answer also ask for the check of their stream's end (stream-end-check.ts).
+ */
 function upstreamHeaders(model: Model<Api>, provider: Provider): Record<string, string> | undefined {
-  if (model.api !== 'openai-completions') return provider.llm?.headers;
+  const kind = END_CHECKED.get(model.api);
+  if (kind === undefined) return provider.llm?.headers;
   installStreamEndCheck();
-  return { ...provider.llm?.headers, [STREAM_END_CHECK_HEADER]: '1' };
+  return { ...provider.llm?.headers, [STREAM_END_CHECK_HEADER]: kind };
 }
+
+const END_CHECKED: ReadonlyMap<string, StreamKind> = new Map([
+  ['openai-completions', 'chat-completions'],
+  ['google-vertex', 'gemini'],
+]);
 
 /** The caller's provider, when it has an `llm` block (else a 404 that says why). */
 export function llmProvider(user: User): Provider {

@@ -37,6 +37,16 @@ const UPSTREAMS: Upstream[] = [
     ],
   },
   {
+    // pi-ai's google-vertex provider reads Gemini's wire through @google/genai (an API key: Vertex's express mode).
+    name: 'Vertex AI (google-vertex)',
+    llm: (fake) => `{ provider: google-vertex, api: google-vertex, baseUrl: ${fake.url}/v1, defaultModel: gemini-2.5-flash }`,
+    start: startGeminiFake,
+    cuts: [
+      { marker: 'please-error-chunk', what: 'an error chunk after some text', turn: { text: rest.slice(0, 2), streamError: { message: 'Internal error encountered.' } } },
+      { marker: 'please-end-early', what: 'a stream ended before a chunk with finishReason', turn: { text: rest, fault: { kind: 'end', afterEvents: 2 } } },
+    ],
+  },
+  {
     name: 'chat completions (openai-completions)',
     llm: (fake) => `{ provider: openai, api: openai-completions, baseUrl: ${fake.url}/v1, defaultModel: gpt-4o }`,
     start: startChatCompletionsFake,

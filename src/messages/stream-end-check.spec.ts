@@ -6,7 +6,16 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatCompletionsEndTracker, ENDED_EARLY_MESSAGE, installStreamEndCheck, STREAM_END_CHECK_HEADER, streamEndCheck, unmarked } from './stream-end-check.js';
+import {
+  ChatCompletionsEndTracker,
+  ENDED_EARLY_MESSAGE,
+  GEMINI_ENDED_EARLY_MESSAGE,
+  GeminiEndTracker,
+  installStreamEndCheck,
+  STREAM_END_CHECK_HEADER,
+  streamEndCheck,
+  unmarked,
+} from './stream-end-check.js';
 
 const chunk = (delta: object, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
@@ -41,6 +50,30 @@ describe('ChatCompletionsEndTracker', () => {
   });
 });
 
+describe('GeminiEndTracker', () => {
+  const gemini = (candidate: object) => `data: ${JSON.stringify({ candidates: [{ index: 0, ...candidate }] })}\r\n\r\n`;
+  const closingOf = (...chunks: string[]) => {
+    const tracker = new GeminiEndTracker();
+    for (const c of chunks) tracker.push(Buffer.from(c));
+    const closing = tracker.closing();
+    return closing && (JSON.parse(closing.toString()) as unknown);
+  };
+
+  it('adds nothing to an answer ended by a candidate with a finishReason', () => {
+    expect(closingOf(gemini({ content: { parts: [{ text: 'Hi' }] } }), gemini({ finishReason: 'STOP' }))).toBeUndefined();
+  });
+
+  it('ends an answer without a finishReason with a raw JSON error that @google/genai throws', () => {
+    expect(closingOf(gemini({ content: { parts: [{ text: 'Partial' }] } }))).toEqual({ error: { code: 502, message: GEMINI_ENDED_EARLY_MESSAGE, status: 'UNAVAILABLE' } });
+  });
+
+  it("ends an answer that carried an error event with that error's code and message, finishReason or not", () => {
+    const error = 'data: {"error":{"code":500,"message":"Internal error encountered.","status":"INTERNAL"}}\r\n\r\n';
+    expect(closingOf(gemini({ content: { parts: [{ text: 'Partial' }] } }), error)).toEqual({ error: { code: 500, message: 'Internal error encountered.', status: 'INTERNAL' } });
+    expect(closingOf(gemini({ finishReason: 'STOP' }), error)).toMatchObject({ error: { code: 500 } });
+  });
+});
+
 describe('unmarked', () => {
   it('is undefined for a request without the marker', () => {
     expect(unmarked({ 'content-type': 'application/json' })).toBeUndefined();
@@ -48,14 +81,18 @@ describe('unmarked', () => {
   });
 
   it('takes the marker off and asks for an uncompressed answer', () => {
-    expect(unmarked({ [STREAM_END_CHECK_HEADER]: '1', 'Accept-Encoding': 'gzip, deflate', authorization: 'Bearer k' })).toEqual({
-      authorization: 'Bearer k',
-      'accept-encoding': 'identity',
+    expect(unmarked({ [STREAM_END_CHECK_HEADER]: 'chat-completions', 'Accept-Encoding': 'gzip, deflate', authorization: 'Bearer k' })).toEqual({
+      headers: { authorization: 'Bearer k', 'accept-encoding': 'identity' },
+      kind: 'chat-completions',
     });
+    expect(unmarked({ [STREAM_END_CHECK_HEADER]: 'gemini' })?.kind).toBe('gemini');
   });
 
   it('reads the flat array form of headers', () => {
-    expect(unmarked(['X-Piapi-Stream-End-Check', '1', 'accept', 'text/event-stream'])).toEqual({ accept: 'text/event-stream', 'accept-encoding': 'identity' });
+    expect(unmarked(['X-Piapi-Stream-End-Check', 'chat-completions', 'accept', 'text/event-stream'])).toEqual({
+      headers: { accept: 'text/event-stream', 'accept-encoding': 'identity' },
+      kind: 'chat-completions',
+    });
   });
 });
 
@@ -101,7 +138,7 @@ describe('the interceptor, against a real server', () => {
     seen = [];
     const res = await request(`${base}${path}`, {
       dispatcher: agent,
-      headers: marked ? { [STREAM_END_CHECK_HEADER]: '1', 'accept-encoding': 'gzip' } : { 'accept-encoding': 'gzip' },
+      headers: marked ? { [STREAM_END_CHECK_HEADER]: 'chat-completions', 'accept-encoding': 'gzip' } : { 'accept-encoding': 'gzip' },
     });
     return Buffer.from(await res.body.arrayBuffer()).toString('latin1');
   };
@@ -145,7 +182,7 @@ describe('the interceptor, against a real server', () => {
   it('watches the requests of Node fetch (what the openai SDK uses) once installed on the global dispatcher', async () => {
     installStreamEndCheck();
     installStreamEndCheck(); // twice is once
-    const res = await fetch(`${base}/short`, { headers: { [STREAM_END_CHECK_HEADER]: '1' } });
+    const res = await fetch(`${base}/short`, { headers: { [STREAM_END_CHECK_HEADER]: 'chat-completions' } });
     const text = await res.text();
     expect(text.split(ENDED_EARLY_MESSAGE)).toHaveLength(2);
     expect(seen[0][STREAM_END_CHECK_HEADER]).toBeUndefined();
@@ -160,8 +197,8 @@ describe('the interceptor, against a real server', () => {
       await (await fetch(process.env.BASE + '/finished')).text();
       const { installStreamEndCheck, STREAM_END_CHECK_HEADER } = await import(${JSON.stringify(module)});
       installStreamEndCheck();
-      const short = await fetch(process.env.BASE + '/short', { headers: { [STREAM_END_CHECK_HEADER]: '1' } });
-      const done = await fetch(process.env.BASE + '/done', { headers: { [STREAM_END_CHECK_HEADER]: '1' } });
+      const short = await fetch(process.env.BASE + '/short', { headers: { [STREAM_END_CHECK_HEADER]: 'chat-completions' } });
+      const done = await fetch(process.env.BASE + '/done', { headers: { [STREAM_END_CHECK_HEADER]: 'chat-completions' } });
       console.log(JSON.stringify([await short.text(), await done.text()]));`;
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, BASE: base } });
     const [short, done] = JSON.parse(stdout) as [string, string];

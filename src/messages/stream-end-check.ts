@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, DecoratorHandler, Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
-import { SseDecoder } from '../codex/sse-decoder.js';
+import { SseDecoder } from './codex/sse-decoder.js';
 
 /**
- * Chat-completions answers whose body ends cleanly before the stream's last word are errors.
+ * Answers whose body ends cleanly before the stream's last word are errors, for the two APIs
+ * pi-ai reads through an SDK that cannot tell: chat completions and Vertex AI.
  *
  * pi-ai reads chat completions through the `openai` SDK, which ends its iteration when the body
  * ends, `data: [DONE]` or not, and pi-ai starts every message as `stop`: a proxy or server that
@@ -19,10 +20,26 @@ import { SseDecoder } from '../codex/sse-decoder.js';
  *
  * The answer has ended when the stream said `data: [DONE]` or a choice came with a
  * `finish_reason`: OpenAI sends both, and every compatible server at least one of them.
+ *
+ * Vertex AI (pi-ai's google-vertex, through `@google/genai`) has Gemini's wire: an answer ends
+ * with a candidate's `finishReason`, and a failure midway is a `data: {"error":{…}}` event, which
+ * `@google/genai` reads as an empty response. A body that ended without a finishReason, or that
+ * carried an error event, is ended with a raw JSON error chunk, which `@google/genai` throws as
+ * an ApiError (or, when fetch hands it over joined to the bytes before it, as an "Incomplete
+ * JSON segment at the end"): an error either way.
  */
 
-/** The request header that asks for the check; piapi's own, never sent upstream. */
+/** The request header that asks for the check (its value: the {@link StreamKind}); piapi's own, never sent upstream. */
 export const STREAM_END_CHECK_HEADER = 'x-piapi-stream-end-check';
+
+export type StreamKind = 'chat-completions' | 'gemini';
+
+/** Follows an SSE answer; what to add to its body before the end when it was cut short. */
+interface EndTracker {
+  push(chunk: Buffer): void;
+  /** The bytes that make the SDK fail the answer, or undefined when it ended as it should. */
+  closing(): Buffer | undefined;
+}
 
 /** The message of the error that ends a short body; pi-ai's error event carries it. */
 export const ENDED_EARLY_MESSAGE = 'upstream chat-completions stream ended before its finish_reason and data: [DONE]';
@@ -35,7 +52,7 @@ const ENDED_EARLY_EVENT = Buffer.from(
 const FINISH_REASON = /"finish_reason"\s*:\s*"/;
 
 /** Follows a chat-completions SSE body, and tells whether it reached the end of the answer. */
-export class ChatCompletionsEndTracker {
+export class ChatCompletionsEndTracker implements EndTracker {
   private readonly decoder = new SseDecoder({ maxLineBytes: 64 * 1024 * 1024 });
   private ended = false;
 
@@ -52,6 +69,62 @@ export class ChatCompletionsEndTracker {
   /** Whether the answer's end has come. */
   get finished(): boolean {
     return this.ended;
+  }
+
+  closing(): Buffer | undefined {
+    return this.ended ? undefined : ENDED_EARLY_EVENT;
+  }
+}
+
+/** The message of the error that ends a Vertex body without a finishReason. */
+export const GEMINI_ENDED_EARLY_MESSAGE = 'upstream Gemini stream ended before a candidate with finishReason';
+
+const GEMINI_FINISH_REASON = /"finishReason"\s*:\s*"/;
+const GEMINI_ERROR = /^\s*\{\s*"error"\s*:/;
+
+interface GeminiError {
+  code?: unknown;
+  message?: unknown;
+  status?: unknown;
+}
+
+/** Follows a Gemini SSE body (Vertex AI's, read by `@google/genai`). */
+export class GeminiEndTracker implements EndTracker {
+  private readonly decoder = new SseDecoder({ maxLineBytes: 64 * 1024 * 1024 });
+  private ended = false;
+  private error: GeminiError | undefined;
+
+  push(chunk: Buffer): void {
+    if (this.error) return;
+    for (const { data } of this.decoder.push(chunk)) {
+      if (GEMINI_ERROR.test(data)) {
+        this.error = errorOf(data);
+        return;
+      }
+      if (!this.ended && GEMINI_FINISH_REASON.test(data)) this.ended = true;
+    }
+  }
+
+  get finished(): boolean {
+    return this.ended && !this.error;
+  }
+
+  closing(): Buffer | undefined {
+    if (this.finished) return undefined;
+    const error = this.error ?? { message: GEMINI_ENDED_EARLY_MESSAGE };
+    const code = typeof error.code === 'number' && error.code >= 400 && error.code < 600 ? error.code : 502;
+    const message = typeof error.message === 'string' && error.message !== '' ? error.message : GEMINI_ENDED_EARLY_MESSAGE;
+    const status = typeof error.status === 'string' ? error.status : 'UNAVAILABLE';
+    return Buffer.from(JSON.stringify({ error: { code, message, status } }));
+  }
+}
+
+function errorOf(data: string): GeminiError {
+  try {
+    const error = (JSON.parse(data) as { error?: unknown }).error;
+    return typeof error === 'object' && error !== null ? (error) : {};
+  } catch {
+    return {};
   }
 }
 
@@ -75,16 +148,17 @@ const INSTALLED = Symbol.for('piapi.streamEndCheck');
 
 /** The interceptor: only requests marked with {@link STREAM_END_CHECK_HEADER} are watched. */
 export const streamEndCheck: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
-  const headers = unmarked(opts.headers);
-  if (headers === undefined) return dispatch(opts, handler);
-  return dispatch({ ...opts, headers }, new EndCheckHandler(handler));
+  const marked = unmarked(opts.headers);
+  if (marked === undefined) return dispatch(opts, handler);
+  return dispatch({ ...opts, headers: marked.headers }, new EndCheckHandler(handler, marked.kind));
 };
 
 /**
  * The request's headers without the marker, asking for an uncompressed answer (the check reads
- * the bytes before fetch decompresses them); undefined when the request is not marked.
+ * the bytes before fetch decompresses them), and the kind of stream the marker named; undefined
+ * when the request is not marked.
  */
-export function unmarked(headers: Dispatcher.DispatchOptions['headers']): Record<string, string | string[]> | undefined {
+export function unmarked(headers: Dispatcher.DispatchOptions['headers']): { headers: Record<string, string | string[]>; kind: StreamKind } | undefined {
   if (headers === null || headers === undefined) return undefined;
   // Most requests are not marked, and fetch gives lower-case names: no copy for those.
   if (isRecord(headers) && !(STREAM_END_CHECK_HEADER in headers)) return undefined;
@@ -99,16 +173,16 @@ export function unmarked(headers: Dispatcher.DispatchOptions['headers']): Record
   } else {
     for (const [name, value] of headers as Iterable<[string, string | string[]]>) entries.push([name, value]);
   }
-  let marked = false;
+  let kind: StreamKind | undefined;
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of entries) {
     const lower = name.toLowerCase();
-    if (lower === STREAM_END_CHECK_HEADER) marked = true;
+    if (lower === STREAM_END_CHECK_HEADER) kind = String(value) === 'gemini' ? 'gemini' : 'chat-completions';
     else if (lower !== 'accept-encoding') out[name] = value;
   }
-  if (!marked) return undefined;
+  if (kind === undefined) return undefined;
   out['accept-encoding'] = 'identity';
-  return out;
+  return { headers: out, kind };
 }
 
 function isRecord(headers: object): headers is Record<string, string | string[] | undefined> {
@@ -128,13 +202,20 @@ const Decorator = DecoratorHandler as unknown as new (handler: Dispatcher.Dispat
 
 class EndCheckHandler extends Decorator {
   /** Set for a successful event stream in plain bytes, the only answers that are checked. */
-  private tracker: ChatCompletionsEndTracker | undefined;
+  private tracker: EndTracker | undefined;
+
+  constructor(
+    handler: Dispatcher.DispatchHandler,
+    private readonly kind: StreamKind,
+  ) {
+    super(handler);
+  }
 
   override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     const type = String(headers['content-type'] ?? '');
     const encoding = String(headers['content-encoding'] ?? 'identity').toLowerCase();
     if (statusCode >= 200 && statusCode < 300 && type.includes('text/event-stream') && encoding === 'identity') {
-      this.tracker = new ChatCompletionsEndTracker();
+      this.tracker = this.kind === 'gemini' ? new GeminiEndTracker() : new ChatCompletionsEndTracker();
     }
     super.onResponseStart(controller, statusCode, headers, statusMessage);
   }
@@ -150,7 +231,8 @@ class EndCheckHandler extends Decorator {
   }
 
   override onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
-    if (this.tracker && !this.tracker.finished) super.onResponseData(controller, ENDED_EARLY_EVENT);
+    const closing = this.tracker?.closing();
+    if (closing) super.onResponseData(controller, closing);
     super.onResponseEnd(controller, trailers);
   }
 }
