@@ -8,6 +8,7 @@ import { streamAnthropicMessages } from './anthropic-upstream/anthropic-messages
 import { streamCodexResponses } from './codex/codex-responses.stream.js';
 import { originOf, recentErrorHead, watchErrorResponseHeads } from './error-response-heads.js';
 import { streamGeminiGenerateContent } from './gemini/generate-content.stream.js';
+import { requiresThoughtSignatures, withThoughtSignatures } from './gemini/thought-signatures.js';
 import { installStreamEndCheck, STREAM_END_CHECK_HEADER, type StreamKind } from './stream-end-check.js';
 import { guardUpstream } from './upstream-guard.js';
 
@@ -125,7 +126,20 @@ function streamModel(model: Model<Api>, context: Context, options: TransportOpti
   if (model.api === 'openai-codex-responses') return streamCodexResponses(model, context, options);
   if (model.api === 'anthropic-messages') return streamAnthropicMessages(model, context, options);
   if (model.api === 'google-generative-ai') return streamGeminiGenerateContent(model, context, options);
+  if (model.api === 'google-vertex' && requiresThoughtSignatures(model.id)) return streamSimple(model, context, withSignedCalls(options));
   return streamSimple(model, context, options);
+}
+
+/** pi-ai's Vertex payload, with Gemini 3's stand-in signatures (gemini/thought-signatures.ts) after the route's own patch. */
+function withSignedCalls(options: TransportOptions): TransportOptions {
+  const patch = options.onPayload;
+  return {
+    ...options,
+    onPayload: async (payload, model) => {
+      const patched = ((await patch?.(payload, model)) ?? payload) as { contents?: unknown };
+      return Array.isArray(patched.contents) ? { ...patched, contents: withThoughtSignatures(patched.contents) } : patched;
+    },
+  };
 }
 
 /**

@@ -43,5 +43,35 @@ function rejectLikeGemini({ req, body }: TurnContext): FakeHttpError | undefined
   if (!Array.isArray(body.contents) || body.contents.length === 0) {
     return { status: 400, message: '* GenerateContentRequest.contents: contents is not specified' };
   }
+  const model = geminiWire.modelOf?.(req) ?? '';
+  if (/gemini-3/.test(model)) return missingThoughtSignature(body.contents as GeminiContent[]);
+  return undefined;
+}
+
+interface GeminiContent {
+  role?: string;
+  parts?: Array<{ text?: string; functionCall?: { name?: string }; thoughtSignature?: string }>;
+}
+
+/**
+ * Gemini 3 validates thought signatures in the current turn (the contents after the last user
+ * text): each step's first function call must carry the signature the model gave it, or one of
+ * the stand-ins Google documents for history from elsewhere.
+ */
+function missingThoughtSignature(contents: GeminiContent[]): FakeHttpError | undefined {
+  let turnStart = 0;
+  contents.forEach((content, i) => {
+    if (content.role === 'user' && content.parts?.some((p) => typeof p.text === 'string')) turnStart = i + 1;
+  });
+  for (const [i, content] of contents.entries()) {
+    if (i < turnStart || content.role !== 'model') continue;
+    const first = content.parts?.findIndex((p) => p.functionCall) ?? -1;
+    if (first === -1 || content.parts![first].thoughtSignature) continue;
+    const name = content.parts![first].functionCall!.name;
+    return {
+      status: 400,
+      message: `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${name}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`,
+    };
+  }
   return undefined;
 }

@@ -147,3 +147,75 @@ users:
     expect(JSON.stringify(body.systemInstruction)).toContain('Answer in English.');
   });
 });
+
+/**
+ * Gemini 3 answers 400 to a function call of the current turn without its thought signature,
+ * and neither Codex nor Claude Code can keep one: the history they send back gets Google's
+ * stand-in (src/messages/gemini/thought-signatures.ts). The fake checks as the API does.
+ */
+describe.each([
+  { api: 'google-generative-ai', provider: 'google', path: '/v1beta' },
+  { api: 'google-vertex', provider: 'google-vertex', path: '/v1' },
+])('Gemini 3 tool round trips on $api', ({ api, provider, path }) => {
+  let fake: ProviderFake;
+  let gw: TestGateway;
+  let openai: OpenAI;
+
+  beforeAll(async () => {
+    fake = await startGeminiFake(script);
+    gw = await startTestGateway(`
+providers:
+  - name: gemini
+    apiKeys: { main: ${GEMINI_KEY} }
+    llm: { provider: ${provider}, api: ${api}, baseUrl: ${fake.url}${path}, defaultModel: gemini-3-pro-preview }
+models:
+  gpt-5.1-codex: gemini-3-pro-preview
+  claude-sonnet-4-6: gemini-3-pro-preview
+users:
+  - { name: gina, apiKey: ${USER_KEY}, providerName: gemini, providerKeyName: main }
+`);
+    openai = new OpenAI({ apiKey: USER_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await fake.close();
+  });
+
+  it('/v1/responses: the follow-up after a function call is accepted, its call signed with the stand-in', async () => {
+    const first = await openai.responses.create({ model: 'gpt-5.1-codex', input: 'please-weather in Paris', tools: [WEATHER_TOOL] });
+    const call = first.output.find((i) => i.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+    const second = await openai.responses.create({
+      model: 'gpt-5.1-codex',
+      tools: [WEATHER_TOOL],
+      input: [
+        { role: 'user', content: 'please-weather in Paris' },
+        { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+        { type: 'function_call_output', call_id: call.call_id, output: 'tool-result-marker: 21C' },
+      ],
+    });
+    expect(second.output_text).toBe('It is sunny.');
+    expect(parts(fake.requests.at(-1)!.json()).find((p) => p.functionCall)).toMatchObject({
+      role: 'model',
+      functionCall: { name: 'get_weather' },
+      thoughtSignature: 'skip_thought_signature_validator',
+    });
+  });
+
+  it('/v1/messages: a tool_use history from Claude Code is accepted too', async () => {
+    const anthropic = new Anthropic({ apiKey: USER_KEY, baseURL: gw.url, maxRetries: 0 });
+    const tools = [{ name: 'get_weather', description: 'Weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } }];
+    const first = await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 200, tools, messages: [{ role: 'user', content: 'please-weather in Paris' }] });
+    const use = first.content.find((b) => b.type === 'tool_use')!;
+    const second = await anthropic.messages.create({
+      model: 'claude-sonnet-4-6',
+      max_tokens: 200,
+      tools,
+      messages: [
+        { role: 'user', content: 'please-weather in Paris' },
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'tool-result-marker: 21C' }] },
+      ],
+    });
+    expect(second.content).toMatchObject([{ type: 'text', text: 'It is sunny.' }]);
+  });
+});
