@@ -7,6 +7,7 @@ import type { FakeScript } from '../fakes/fake-turn.js';
 import type { RecordedJson } from '../fakes/fake-upstream.js';
 import type { ProviderFake } from '../fakes/provider-fake.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { COPILOT_HEADERS, WEATHER_TOOL } from '../support/responses-fixtures.js';
 
 /**
  * GitHub Copilot's Claude models speak Anthropic Messages (pi-ai's github-copilot models on
@@ -17,14 +18,6 @@ import { startTestGateway, type TestGateway } from '../support/gateway-harness.j
 const USER_KEY = 'piapi-user-copilot-claude1';
 const COPILOT_TOKEN = 'tid=fake-copilot-claude-token;exp=9999999999';
 
-const WEATHER_TOOL = {
-  type: 'function' as const,
-  name: 'get_weather',
-  description: 'Weather for a city',
-  strict: false,
-  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-};
-
 const script: FakeScript = (req) => {
   const last = JSON.stringify(req.json<{ messages: { content: unknown }[] }>().messages.at(-1)?.content ?? '');
   if (last.includes('tool-result-marker')) return { text: ['It is ', 'sunny.'] };
@@ -32,14 +25,7 @@ const script: FakeScript = (req) => {
   return { text: ['Hello', ' from', ' Copilot Claude'], usage: { inputTokens: 9, outputTokens: 3 } };
 };
 
-const COPILOT_HEADERS = {
-  'user-agent': expect.stringMatching(/^GitHubCopilotChat\//),
-  'editor-version': expect.stringMatching(/^vscode\//),
-  'editor-plugin-version': expect.stringMatching(/^copilot-chat\//),
-  'copilot-integration-id': 'vscode-chat',
-  'openai-intent': 'conversation-edits',
-  'anthropic-version': '2023-06-01',
-};
+const COPILOT_CLAUDE_HEADERS = { ...COPILOT_HEADERS, 'anthropic-version': '2023-06-01' };
 
 describe('GitHub Copilot Claude models (github-copilot on anthropic-messages)', () => {
   let fake: ProviderFake;
@@ -86,7 +72,7 @@ users:
     expect(upstream.path).toBe('/v1/messages');
     expect(upstream.headers.authorization).toBe(`Bearer ${COPILOT_TOKEN}`);
     expect(upstream.headers['x-api-key']).toBeUndefined();
-    expect(upstream.headers).toMatchObject({ ...COPILOT_HEADERS, 'x-initiator': 'user' });
+    expect(upstream.headers).toMatchObject({ ...COPILOT_CLAUDE_HEADERS, 'x-initiator': 'user' });
     expect(JSON.stringify(upstream.headers)).not.toContain(USER_KEY);
     const body = upstream.json<RecordedJson>();
     expect(body).toMatchObject({ model: 'claude-sonnet-4.5', stream: true, system: [{ type: 'text', text: 'Be brief.' }] });
@@ -121,7 +107,7 @@ users:
     });
     expect(second.output_text).toBe('It is sunny.');
     const upstream = fake.requests.at(-1)!;
-    expect(upstream.headers).toMatchObject({ ...COPILOT_HEADERS, 'x-initiator': 'agent' });
+    expect(upstream.headers).toMatchObject({ ...COPILOT_CLAUDE_HEADERS, 'x-initiator': 'agent' });
     const messages = upstream.json<RecordedJson>().messages;
     // The fake, like the API, refuses a thinking block whose signature is not the one it issued.
     expect(messages[1].content[0]).toEqual({ type: 'thinking', thinking: 'Call the tool.', signature: fakeSignature('Call the tool.') });
@@ -135,6 +121,6 @@ users:
     expect(message.content).toMatchObject([{ type: 'text', text: 'Hello from Copilot Claude' }]);
     const upstream = fake.requests.at(-1)!;
     expect(upstream.headers.authorization).toBe(`Bearer ${COPILOT_TOKEN}`);
-    expect(upstream.headers).toMatchObject({ ...COPILOT_HEADERS, 'x-initiator': 'user' });
+    expect(upstream.headers).toMatchObject({ ...COPILOT_CLAUDE_HEADERS, 'x-initiator': 'user' });
   });
 });

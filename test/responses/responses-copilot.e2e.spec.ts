@@ -5,32 +5,16 @@ import type { FakeScript } from '../fakes/fake-turn.js';
 import type { RecordedJson } from '../fakes/fake-upstream.js';
 import type { ProviderFake } from '../fakes/provider-fake.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { COPILOT_HEADERS, WEATHER_TOOL } from '../support/responses-fixtures.js';
 
 const USER_KEY = 'piapi-user-copilot-00001';
 const COPILOT_TOKEN = 'tid=fake-copilot-token-0001;exp=9999999999';
-
-const WEATHER_TOOL = {
-  type: 'function' as const,
-  name: 'get_weather',
-  description: 'Weather for a city',
-  strict: false,
-  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-};
 
 const script: FakeScript = (req) => {
   const text = req.text();
   if (text.includes('tool-result-marker')) return { text: ['It is ', 'sunny.'] };
   if (text.includes('please-weather')) return { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] };
   return { text: ['Hello', ' from', ' Copilot'], usage: { inputTokens: 9, outputTokens: 3 } };
-};
-
-/** What pi-ai's github-copilot models send as VS Code's Copilot Chat does (models.generated.js). */
-const COPILOT_HEADERS = {
-  'user-agent': expect.stringMatching(/^GitHubCopilotChat\//),
-  'editor-version': expect.stringMatching(/^vscode\//),
-  'editor-plugin-version': expect.stringMatching(/^copilot-chat\//),
-  'copilot-integration-id': 'vscode-chat',
-  'openai-intent': 'conversation-edits',
 };
 
 describe('/v1/responses → GitHub Copilot (github-copilot on openai-completions)', () => {

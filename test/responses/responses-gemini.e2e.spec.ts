@@ -6,17 +6,10 @@ import type { RecordedJson } from '../fakes/fake-upstream.js';
 import { geminiApiKey, startGeminiFake } from '../fakes/gemini.fake.js';
 import type { ProviderFake } from '../fakes/provider-fake.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { WEATHER_TOOL } from '../support/responses-fixtures.js';
 
 const USER_KEY = 'piapi-user-gemini-00001';
 const GEMINI_KEY = 'AIzaSy-fake-gemini-key-0001';
-
-const WEATHER_TOOL = {
-  type: 'function' as const,
-  name: 'get_weather',
-  description: 'Weather for a city',
-  strict: false,
-  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-};
 
 const script: FakeScript = (req) => {
   const text = req.text();

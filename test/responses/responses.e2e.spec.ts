@@ -8,6 +8,7 @@ import type { RecordedJson } from '../fakes/fake-upstream.js';
 import { startOpenAIResponsesFake } from '../fakes/openai-responses.fake.js';
 import type { ProviderFake } from '../fakes/provider-fake.js';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.js';
+import { WEATHER_TOOL } from '../support/responses-fixtures.js';
 
 const USER_KEY = 'piapi-user-responses-00001';
 
@@ -75,13 +76,6 @@ const TARGETS: Target[] = [
   },
 ];
 
-const WEATHER_TOOL = {
-  type: 'function' as const,
-  name: 'get_weather',
-  description: 'Weather for a city',
-  strict: false,
-  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-};
 const APPLY_PATCH_TOOL = {
   type: 'custom' as const,
   name: 'apply_patch',
