@@ -16,7 +16,7 @@ import type { ProviderFake } from '../fakes/provider-fake.js';
  * Anthropic upstream and compares what the upstream received and what came out.
  */
 
-const API_KEY = 'sk-ant-api03-transport-test-key';
+const API_KEY = 'fake-anthropic-key-transport-0001';
 const WEATHER = {
   name: 'get_weather',
   description: 'Weather for a city ✓',
