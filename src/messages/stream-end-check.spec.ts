@@ -7,10 +7,9 @@ import { gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ChatCompletionsEndTracker,
+  endTracker,
   ENDED_EARLY_MESSAGE,
   GEMINI_ENDED_EARLY_MESSAGE,
-  GeminiEndTracker,
   installStreamEndCheck,
   STREAM_END_CHECK_HEADER,
   streamEndCheck,
@@ -20,9 +19,9 @@ import {
 const chunk = (delta: object, finish: string | null = null) =>
   `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
 
-describe('ChatCompletionsEndTracker', () => {
+describe('the chat-completions end tracker', () => {
   const track = (...chunks: string[]) => {
-    const tracker = new ChatCompletionsEndTracker();
+    const tracker = endTracker('chat-completions');
     for (const c of chunks) tracker.push(Buffer.from(c));
     return tracker.finished;
   };
@@ -50,10 +49,10 @@ describe('ChatCompletionsEndTracker', () => {
   });
 });
 
-describe('GeminiEndTracker', () => {
+describe('the Gemini end tracker', () => {
   const gemini = (candidate: object) => `data: ${JSON.stringify({ candidates: [{ index: 0, ...candidate }] })}\r\n\r\n`;
   const closingOf = (...chunks: string[]) => {
-    const tracker = new GeminiEndTracker();
+    const tracker = endTracker('gemini');
     for (const c of chunks) tracker.push(Buffer.from(c));
     const closing = tracker.closing();
     return closing && (JSON.parse(closing.toString()) as unknown);

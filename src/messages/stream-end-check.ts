@@ -34,13 +34,6 @@ export const STREAM_END_CHECK_HEADER = 'x-piapi-stream-end-check';
 
 export type StreamKind = 'chat-completions' | 'gemini';
 
-/** Follows an SSE answer; what to add to its body before the end when it was cut short. */
-interface EndTracker {
-  push(chunk: Buffer): void;
-  /** The bytes that make the SDK fail the answer, or undefined when it ended as it should. */
-  closing(): Buffer | undefined;
-}
-
 /** The message of the error that ends a short body; pi-ai's error event carries it. */
 export const ENDED_EARLY_MESSAGE = 'upstream chat-completions stream ended before its finish_reason and data: [DONE]';
 
@@ -49,38 +42,69 @@ const ENDED_EARLY_EVENT = Buffer.from(
   `\n\ndata: ${JSON.stringify({ error: { message: ENDED_EARLY_MESSAGE, type: 'server_error', param: null, code: 'stream_ended_early' } })}\n\n`,
 );
 
-const FINISH_REASON = /"finish_reason"\s*:\s*"/;
-
-/** Follows a chat-completions SSE body, and tells whether it reached the end of the answer. */
-export class ChatCompletionsEndTracker implements EndTracker {
-  private readonly decoder = new SseDecoder({ maxLineBytes: 64 * 1024 * 1024 });
-  private ended = false;
-
-  push(chunk: Buffer): void {
-    if (this.ended) return;
-    for (const { data } of this.decoder.push(chunk)) {
-      if (data.trim() === '[DONE]' || FINISH_REASON.test(data)) {
-        this.ended = true;
-        return;
-      }
-    }
-  }
-
-  /** Whether the answer's end has come. */
-  get finished(): boolean {
-    return this.ended;
-  }
-
-  closing(): Buffer | undefined {
-    return this.ended ? undefined : ENDED_EARLY_EVENT;
-  }
-}
-
 /** The message of the error that ends a Vertex body without a finishReason. */
 export const GEMINI_ENDED_EARLY_MESSAGE = 'upstream Gemini stream ended before a candidate with finishReason';
 
+/** How one API's SSE answer ends, fails, and is made to fail when it was cut short. */
+interface StreamRules {
+  /** Whether an event's data ends the answer. */
+  ends(data: string): boolean;
+  /** Whether an event's data is an in-stream error, which fails the answer whatever came before. */
+  fails?(data: string): boolean;
+  /** What goes into the body before its end when it did not end or failed (the failing event's data, if one). */
+  closing(failure: string | undefined): Buffer;
+}
+
+const FINISH_REASON = /"finish_reason"\s*:\s*"/;
 const GEMINI_FINISH_REASON = /"finishReason"\s*:\s*"/;
 const GEMINI_ERROR = /^\s*\{\s*"error"\s*:/;
+
+const RULES: Readonly<Record<StreamKind, StreamRules>> = {
+  'chat-completions': {
+    ends: (data) => data.trim() === '[DONE]' || FINISH_REASON.test(data),
+    closing: () => ENDED_EARLY_EVENT,
+  },
+  gemini: {
+    ends: (data) => GEMINI_FINISH_REASON.test(data),
+    fails: (data) => GEMINI_ERROR.test(data),
+    closing: geminiClosing,
+  },
+};
+
+/** Follows an SSE answer and tells what to add to its body before the end when it was cut short. */
+export class EndTracker {
+  private readonly decoder = new SseDecoder({ maxLineBytes: 64 * 1024 * 1024 });
+  private ended = false;
+  private failure: string | undefined;
+
+  constructor(private readonly rules: StreamRules) {}
+
+  push(chunk: Buffer): void {
+    // Past the end only an error can still change the verdict, and only where the API has one.
+    if (this.failure !== undefined || (this.ended && !this.rules.fails)) return;
+    for (const { data } of this.decoder.push(chunk)) {
+      if (this.rules.fails?.(data)) {
+        this.failure = data;
+        return;
+      }
+      if (!this.ended && this.rules.ends(data)) this.ended = true;
+    }
+  }
+
+  /** Whether the answer ended as it should. */
+  get finished(): boolean {
+    return this.ended && this.failure === undefined;
+  }
+
+  /** The bytes that make the SDK fail the answer, or undefined when it ended as it should. */
+  closing(): Buffer | undefined {
+    return this.finished ? undefined : this.rules.closing(this.failure);
+  }
+}
+
+export function endTracker(kind: StreamKind): EndTracker {
+  return new EndTracker(RULES[kind]);
+}
 
 interface GeminiError {
   code?: unknown;
@@ -88,41 +112,19 @@ interface GeminiError {
   status?: unknown;
 }
 
-/** Follows a Gemini SSE body (Vertex AI's, read by `@google/genai`). */
-export class GeminiEndTracker implements EndTracker {
-  private readonly decoder = new SseDecoder({ maxLineBytes: 64 * 1024 * 1024 });
-  private ended = false;
-  private error: GeminiError | undefined;
-
-  push(chunk: Buffer): void {
-    if (this.error) return;
-    for (const { data } of this.decoder.push(chunk)) {
-      if (GEMINI_ERROR.test(data)) {
-        this.error = errorOf(data);
-        return;
-      }
-      if (!this.ended && GEMINI_FINISH_REASON.test(data)) this.ended = true;
-    }
-  }
-
-  get finished(): boolean {
-    return this.ended && !this.error;
-  }
-
-  closing(): Buffer | undefined {
-    if (this.finished) return undefined;
-    const error = this.error ?? { message: GEMINI_ENDED_EARLY_MESSAGE };
-    const code = typeof error.code === 'number' && error.code >= 400 && error.code < 600 ? error.code : 502;
-    const message = typeof error.message === 'string' && error.message !== '' ? error.message : GEMINI_ENDED_EARLY_MESSAGE;
-    const status = typeof error.status === 'string' ? error.status : 'UNAVAILABLE';
-    return Buffer.from(JSON.stringify({ error: { code, message, status } }));
-  }
+/** A raw JSON error chunk, which `@google/genai` throws: the stream's own error, or a 502. */
+function geminiClosing(failure: string | undefined): Buffer {
+  const error = failure === undefined ? {} : errorOf(failure);
+  const code = typeof error.code === 'number' && error.code >= 400 && error.code < 600 ? error.code : 502;
+  const message = typeof error.message === 'string' && error.message !== '' ? error.message : GEMINI_ENDED_EARLY_MESSAGE;
+  const status = typeof error.status === 'string' ? error.status : 'UNAVAILABLE';
+  return Buffer.from(JSON.stringify({ error: { code, message, status } }));
 }
 
 function errorOf(data: string): GeminiError {
   try {
     const error = (JSON.parse(data) as { error?: unknown }).error;
-    return typeof error === 'object' && error !== null ? (error) : {};
+    return typeof error === 'object' && error !== null ? error : {};
   } catch {
     return {};
   }
@@ -215,7 +217,7 @@ class EndCheckHandler extends Decorator {
     const type = String(headers['content-type'] ?? '');
     const encoding = String(headers['content-encoding'] ?? 'identity').toLowerCase();
     if (statusCode >= 200 && statusCode < 300 && type.includes('text/event-stream') && encoding === 'identity') {
-      this.tracker = this.kind === 'gemini' ? new GeminiEndTracker() : new ChatCompletionsEndTracker();
+      this.tracker = endTracker(this.kind);
     }
     super.onResponseStart(controller, statusCode, headers, statusMessage);
   }
