@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { SerializedPartCache } from '../messages/serialized-parts.js';
 import type { ResponsesStreamEvent } from './response-encoder.js';
 
 /**
@@ -12,8 +13,7 @@ import type { ResponsesStreamEvent } from './response-encoder.js';
 
 const toolsJson = new WeakMap<object, Buffer>();
 /** Instructions by their text: a few distinct ones (client versions) at a time. */
-const instructionsJson = new Map<string, Buffer>();
-const MAX_INSTRUCTIONS = 32;
+const INSTRUCTIONS = new SerializedPartCache<string, string>((a, b) => a === b, (text) => text);
 
 // Stand-ins serialized in place of the echoed members and replaced by their JSON. The nonce
 // keeps any text of the event (model output, metadata) from ever matching one.
@@ -78,7 +78,7 @@ function echoedParts(event: ResponsesStreamEvent): EchoedParts | undefined {
   for (const key of Object.keys(response)) {
     if (key === 'instructions' && hasInstructions) {
       stand.instructions = INSTRUCTIONS_MARK;
-      splices.push([INSTRUCTIONS_MARK_JSON, encodedInstructions(instructions)]);
+      splices.push([INSTRUCTIONS_MARK_JSON, INSTRUCTIONS.get(instructions).json]);
     } else if (key === 'tools' && hasTools) {
       stand.tools = TOOLS_MARK;
       splices.push([TOOLS_MARK_JSON, encodedTools(tools)]);
@@ -90,14 +90,5 @@ function echoedParts(event: ResponsesStreamEvent): EchoedParts | undefined {
 function encodedTools(tools: object): Buffer {
   let json = toolsJson.get(tools);
   if (json === undefined) toolsJson.set(tools, (json = Buffer.from(JSON.stringify(tools))));
-  return json;
-}
-
-function encodedInstructions(instructions: string): Buffer {
-  let json = instructionsJson.get(instructions);
-  if (json === undefined) {
-    if (instructionsJson.size >= MAX_INSTRUCTIONS) instructionsJson.clear();
-    instructionsJson.set(instructions, (json = Buffer.from(JSON.stringify(instructions))));
-  }
   return json;
 }
