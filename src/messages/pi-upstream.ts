@@ -122,15 +122,16 @@ export function withRetryAfter(error: GatewayError, seconds: number | undefined)
  * pi-ai's stream for the model's API. Codex and Gemini go through piapi's own transports, and
  * Anthropic Messages through pi-ai's provider on piapi's HTTP client (see their files).
  */
-function streamModel(model: Model<Api>, context: Context, options: TransportOptions): AsyncIterable<AssistantMessageEvent> {
+function streamModel(model: Model<Api>, context: Context, given: TransportOptions): AsyncIterable<AssistantMessageEvent> {
+  const gemini3 = (model.api === 'google-generative-ai' || model.api === 'google-vertex') && requiresThoughtSignatures(model.id);
+  const options = gemini3 ? withSignedCalls(given) : given;
   if (model.api === 'openai-codex-responses') return streamCodexResponses(model, context, options);
   if (model.api === 'anthropic-messages') return streamAnthropicMessages(model, context, options);
   if (model.api === 'google-generative-ai') return streamGeminiGenerateContent(model, context, options);
-  if (model.api === 'google-vertex' && requiresThoughtSignatures(model.id)) return streamSimple(model, context, withSignedCalls(options));
   return streamSimple(model, context, options);
 }
 
-/** pi-ai's Vertex payload, with Gemini 3's stand-in signatures (gemini/thought-signatures.ts) after the route's own patch. */
+/** The Gemini payload (pi-ai's, or piapi's transport's), with Gemini 3's stand-in signatures (gemini/thought-signatures.ts) after the route's own patch. */
 function withSignedCalls(options: TransportOptions): TransportOptions {
   const patch = options.onPayload;
   return {

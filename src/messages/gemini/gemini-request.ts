@@ -1,6 +1,5 @@
 import { clampThinkingLevel, type Api, type Context, type Model, type SimpleStreamOptions, type ThinkingLevel } from '@mariozechner/pi-ai';
 import { convertMessages, convertTools, sanitizeSurrogates } from './pi-ai-google.js';
-import { requiresThoughtSignatures, withThoughtSignatures } from './thought-signatures.js';
 
 /**
  * The request pi-ai 0.73's google-generative-ai provider builds (`streamSimpleGoogle` and
@@ -34,8 +33,7 @@ export function geminiParams(model: Model<Api>, context: Context, options: Simpl
   } else if (model.reasoning && !thinking.enabled) {
     config.thinkingConfig = disabledThinkingConfig(model);
   }
-  const contents = convertMessages(model, context);
-  return { model: model.id, contents: requiresThoughtSignatures(model.id) ? withThoughtSignatures(contents) : contents, config };
+  return { model: model.id, contents: convertMessages(model, context), config };
 }
 
 /** Config fields the Gemini API takes beside `contents`; `@google/genai` puts the others in `generationConfig`. */
